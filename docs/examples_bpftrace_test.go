@@ -1,0 +1,347 @@
+package docs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// unavailable says why a probe type cannot be exercised on this host, or
+// returns "" when it can. The hosts this project targets have no kprobes,
+// no usable kfunc and no hardware PMU.
+func unavailable(probeType string) string {
+	exists := func(path string) bool { _, err := os.Stat(path); return err == nil }
+	readable := func(path string) bool {
+		f, err := os.Open(path)
+		if err != nil {
+			return false
+		}
+		_ = f.Close()
+		return true
+	}
+	switch probeType {
+	case "kprobe", "kretprobe":
+		if !exists("/sys/kernel/tracing/kprobe_events") && !exists("/sys/kernel/debug/tracing/kprobe_events") {
+			return "the kernel has no kprobe_events (CONFIG_KPROBES is off)"
+		}
+	case "kfunc", "kretfunc", "iter":
+		if !readable("/sys/kernel/tracing/available_filter_functions") && !readable("/sys/kernel/debug/tracing/available_filter_functions") {
+			return "bpftrace needs available_filter_functions, which cannot be read here"
+		}
+	case "hardware":
+		if !exists("/sys/bus/event_source/devices/cpu") {
+			return "there is no hardware PMU (no /sys/bus/event_source/devices/cpu)"
+		}
+	case "watchpoint":
+		return "this test does not touch the watched addresses"
+	}
+	return ""
+}
+
+func TestExamplesValidate(t *testing.T) {
+	bpftrace, version := requireBpftrace(t)
+	for _, ex := range Examples() {
+		t.Run(ex.Name, func(t *testing.T) {
+			stderr, err := dryRun(t, bpftrace, version, ex.Program)
+			if err != nil {
+				t.Fatalf("bpftrace -d: %v\n%s", err, stderr)
+			}
+			for line := range strings.Lines(stderr) {
+				if strings.Contains(line, "ERROR") && !strings.Contains(line, "RLIMIT_MEMLOCK") {
+					t.Errorf("bpftrace -d reported: %s", line)
+				}
+			}
+		})
+	}
+}
+
+// TestExamplesRun runs every example whose probe types work here for one
+// second while the test generates the activity the example looks for, stops
+// it with SIGINT as a user would, and requires at least one line of output
+// besides the attach notice. Examples run one after another.
+func TestExamplesRun(t *testing.T) {
+	bpftrace, _ := requireBpftrace(t)
+	if testing.Short() {
+		t.Skip("-short: runs bpftrace for about two seconds per example")
+	}
+	dir := t.TempDir()
+	addr := listenTCP(t)
+	for _, ex := range Examples() {
+		t.Run(ex.Name, func(t *testing.T) {
+			for _, p := range ex.ProbeTypes {
+				if reason := unavailable(p); reason != "" {
+					t.Skipf("uses %s probes and %s", p, reason)
+				}
+			}
+			output := runExample(t, bpftrace, dir, ex, func(ctx context.Context) {
+				generateActivity(ctx, t, dir, addr, ex.Name)
+			})
+			var records int
+			for _, line := range output {
+				if !json.Valid([]byte(line)) {
+					t.Errorf("output line is not JSON: %s", line)
+					continue
+				}
+				if !strings.Contains(line, `"type": "attached_probes"`) {
+					records++
+				}
+			}
+			if records == 0 {
+				t.Errorf("no output besides the attach notice; got %q", output)
+			}
+			if want, ok := expectedOutput[ex.Name]; ok && !strings.Contains(strings.Join(output, "\n"), want) {
+				t.Errorf("output does not mention %q, which the generated activity should produce; got %q", want, output)
+			}
+		})
+	}
+}
+
+// expectedOutput is text that the activity generated during a run must put
+// in an example's output: proof that the example sees what it claims to.
+var expectedOutput = map[string]string{
+	"bash-readline":          "typed-into-bash",
+	"block-io-latency":       `"@usecs"`,
+	"exec-trace":             "/usr/bin/ls",
+	"exec-with-args":         "ls -l /usr/bin",
+	"failed-opens":           "does-not-exist",
+	"file-deletions":         "activity.tmp",
+	"kills-and-oom":          "sig 15",
+	"net-tx-by-device":       `"lo"`,
+	"open-files":             "/usr/bin",
+	"process-exit-codes":     "exit 1",
+	"python-gc-latency":      `"@gc_usecs"`,
+	"signals-sent":           "sig 15",
+	"tcp-connections":        "connect",
+	"malloc-sizes":           `"ls"`,
+	"page-faults-by-process": `"@faults"`,
+}
+
+// runExample runs one example with bpftrace -f json in its own process
+// group, while activity runs, and returns the non-empty output lines.
+func runExample(t *testing.T, bpftrace, dir string, ex Example, activity func(context.Context)) []string {
+	t.Helper()
+	file := filepath.Join(dir, ex.Name+".bt")
+	if err := os.WriteFile(file, []byte(ex.Program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	actCtx, stopActivity := context.WithCancel(t.Context())
+	var activityDone sync.WaitGroup
+	activityDone.Go(func() { activity(actCtx) })
+	defer func() {
+		stopActivity()
+		activityDone.Wait()
+	}()
+
+	cmd := exec.Command(bpftrace, "-f", "json", file)
+	// Its own process group, so that signals reach bpftrace and nothing else.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start bpftrace: %v", err)
+	}
+	pgid := cmd.Process.Pid
+
+	attached := make(chan struct{})
+	lines := make(chan []string, 1)
+	go func() {
+		var out []string
+		var once sync.Once
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" {
+				continue
+			}
+			if strings.Contains(line, `"attached_probes"`) {
+				once.Do(func() { close(attached) })
+			}
+			out = append(out, line)
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		lines <- out
+	}()
+
+	waited := make(chan error, 1)
+	go func() {
+		out := <-lines
+		err := cmd.Wait()
+		lines <- out
+		waited <- err
+	}()
+
+	select {
+	case <-attached:
+	case err := <-waited:
+		t.Fatalf("bpftrace exited before attaching: %v\n%s", err, stderr.String())
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		<-waited
+		t.Fatalf("bpftrace did not attach within 15s\n%s", stderr.String())
+	}
+
+	time.Sleep(time.Second)
+	if err := syscall.Kill(-pgid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("interrupt bpftrace: %v", err)
+	}
+	// bpftrace 0.17 now and then ignores a SIGINT: it stays asleep in its
+	// event loop as if none had come. A second one stops it then. But a
+	// second SIGINT while it is printing its maps can cut the output short,
+	// so repeat the signal only while bpftrace is idle in its event loop.
+	deadline := time.After(30 * time.Second)
+	for sent := 1; ; {
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Errorf("bpftrace: %v\n%s", err, stderr.String())
+			}
+			if sent > 1 {
+				t.Logf("bpftrace ignored a SIGINT; it stopped after %d", sent)
+			}
+			return <-lines
+		case <-time.After(3 * time.Second):
+			if !idleInEventLoop(pgid) {
+				continue
+			}
+			t.Logf("bpftrace is idle 3s after SIGINT %d: %s", sent, threadStates(pgid))
+			sent++
+			if err := syscall.Kill(-pgid, syscall.SIGINT); err != nil && !errors.Is(err, syscall.ESRCH) {
+				t.Fatalf("interrupt bpftrace: %v", err)
+			}
+		case <-deadline:
+			where := threadStates(pgid)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-waited
+			t.Fatalf("bpftrace did not stop within 30s of SIGINT; %s\n%s", where, stderr.String())
+		}
+	}
+}
+
+// idleInEventLoop reports whether bpftrace has a single thread asleep in
+// epoll_wait, where it waits for events; while it prints maps or detaches
+// probes it is elsewhere.
+func idleInEventLoop(pid int) bool {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		wchan, err := os.ReadFile(filepath.Join(dir, task.Name(), "wchan"))
+		if err != nil || string(wchan) != "do_epoll_wait" {
+			return false
+		}
+	}
+	return true
+}
+
+// threadStates describes where each thread of a process is waiting, to
+// explain a process that does not stop.
+func threadStates(pid int) string {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return err.Error()
+	}
+	status, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	var states []string
+	for line := range strings.Lines(string(status)) {
+		if strings.HasPrefix(line, "Sig") || strings.HasPrefix(line, "ShdPnd") || strings.HasPrefix(line, "State") {
+			states = append(states, strings.Join(strings.Fields(line), ""))
+		}
+	}
+	for _, task := range tasks {
+		comm, _ := os.ReadFile(filepath.Join(dir, task.Name(), "comm"))
+		wchan, _ := os.ReadFile(filepath.Join(dir, task.Name(), "wchan"))
+		states = append(states, fmt.Sprintf("%s(%s):%s", task.Name(), strings.TrimSpace(string(comm)), wchan))
+	}
+	return strings.Join(states, " ")
+}
+
+// listenTCP accepts and closes loopback connections for the network
+// examples, and returns the address to dial.
+func listenTCP(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done sync.WaitGroup
+	done.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = conn.Close()
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		done.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// generateActivity does, every 50 ms until ctx ends, a little of everything
+// the examples trace: programs started and exiting with an error, files
+// opened, written and deleted, a failed open, direct disk writes, a loopback
+// TCP connection and a SIGTERM sent with kill(). Examples that need a
+// particular program (Python, interactive bash) get it in addition.
+//
+// Each command runs to completion (with its own short timeout) rather than
+// being killed when ctx ends, so that no child outlives the test.
+func generateActivity(ctx context.Context, t *testing.T, dir, addr, example string) {
+	run := func(stdin string, name string, args ...string) {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, name, args...)
+		if stdin != "" {
+			cmd.Stdin = strings.NewReader(stdin)
+		}
+		_ = cmd.Run() // failures are part of the activity
+	}
+	file := filepath.Join(dir, "activity.tmp")
+	for ctx.Err() == nil {
+		run("", "ls", "-l", "/usr/bin")
+		run("", "cat", filepath.Join(dir, "does-not-exist"))
+		if err := os.WriteFile(file, []byte("activity\n"), 0o644); err == nil {
+			_ = os.Remove(file)
+		}
+		run("", "dd", "if=/dev/zero", "of="+filepath.Join(dir, "direct.tmp"), "bs=4096", "count=4", "oflag=direct", "status=none")
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			_ = conn.Close()
+		}
+		run("", "sh", "-c", "sleep 1 & kill -TERM $!; wait")
+		switch example {
+		case "python-gc-latency":
+			run("", "/usr/bin/python3", "-c", "import gc\nfor _ in range(20): gc.collect()")
+		case "bash-readline":
+			run("echo typed-into-bash\nexit\n", "script", "-q", "-c", "bash --norc -i", "/dev/null")
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

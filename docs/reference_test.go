@@ -1,0 +1,60 @@
+package docs
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestReference(t *testing.T) {
+	ref := Reference()
+	if len(ref) > 25*1024 {
+		t.Errorf("reference is %d bytes, want at most 25 KB", len(ref))
+	}
+	if !utf8.ValidString(ref) || !strings.HasSuffix(ref, "\n") {
+		t.Error("reference is not valid UTF-8 ending in a newline")
+	}
+	for _, want := range []string{
+		// Every probe type, by name and alias.
+		"| `tracepoint` | `t` |", "| `kprobe` | `k` |", "| `kretprobe` | `kr` |", "| `uprobe` | `u` |",
+		"| `uretprobe` | `ur` |", "| `usdt` | `U` |", "| `profile` | `p` |", "| `interval` | `i` |",
+		"| `software` | `s` |", "| `hardware` | `h` |", "| `kfunc` | `f` |", "| `kretfunc` | `fr` |",
+		"| `watchpoint` | `w` |", "| `iter` | `it` |", "| `BEGIN`, `END` |",
+		// The tools an assistant works with.
+		"`system_info`", "`list_probes`", "`describe_probe`", "`list_helpers`", "`validate_program`",
+		"`exec_program`", "`get_result`", "`stop_execution`",
+		// Version differences an assistant must not get wrong.
+		"args->filename", "args.filename", "fentry", "--dry-run", "exit(code)", "delete(@m, key)",
+		// Sections.
+		"## Probe types", "## Predicates", "## Variables and maps", "## Control flow", "## Output", "## Pitfalls",
+	} {
+		if !strings.Contains(ref, want) {
+			t.Errorf("reference does not contain %q", want)
+		}
+	}
+}
+
+// TestReferenceProgramsValidate checks the complete programs in the
+// reference (code blocks without "..." placeholders) with bpftrace.
+func TestReferenceProgramsValidate(t *testing.T) {
+	bpftrace, version := requireBpftrace(t)
+	if version >= 19 {
+		t.Skipf("needs bpftrace 0.17 or 0.18: the reference's programs write args->field, and the installed 0.%d prefers args.field", version)
+	}
+	var checked int
+	for _, m := range regexp.MustCompile("(?s)```\n(.*?)```").FindAllStringSubmatch(Reference(), -1) {
+		program := m[1]
+		if strings.Contains(program, "...") {
+			continue
+		}
+		checked++
+		stderr, err := dryRun(t, bpftrace, version, program)
+		if err != nil {
+			t.Errorf("program does not validate: %v\n%s\n%s", err, program, stderr)
+		}
+	}
+	if checked < 2 {
+		t.Errorf("checked %d programs, want at least 2", checked)
+	}
+}
