@@ -1,0 +1,256 @@
+package bpftrace
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestParseVersion(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want Version
+		err  bool
+	}{
+		{"bpftrace v0.17.0\n", Version{0, 17, 0}, false},
+		{"bpftrace v0.23.2-1", Version{0, 23, 2}, false},
+		{"v0.20.0-rc1", Version{0, 20, 0}, false},
+		{"0.22", Version{0, 22, 0}, false},
+		{"bpftrace v0.26.1+git.abc", Version{0, 26, 1}, false},
+		{"bpftrace", Version{}, true},
+		{"v0.x.1", Version{}, true},
+		{"", Version{}, true},
+		{"1.2.3.4", Version{}, true},
+	} {
+		got, err := ParseVersion(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseVersion(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestVersionWithin(t *testing.T) {
+	v := Version{0, 22, 1}
+	for _, tt := range []struct {
+		since, until string
+		want         bool
+	}{
+		{"", "", true},
+		{"0.17", "", true},
+		{"0.22", "", true},
+		{"0.23", "", false},
+		{"0.17", "0.22", false},
+		{"0.17", "0.23", true},
+		{"bad", "", false},
+	} {
+		if got := v.Within(tt.since, tt.until); got != tt.want {
+			t.Errorf("%v.Within(%q, %q) = %v, want %v", v, tt.since, tt.until, got, tt.want)
+		}
+	}
+}
+
+// TestVersionAdapter pins what differs between the releases the server
+// knows: argv for running and checking, and the feature flags.
+func TestVersionAdapter(t *testing.T) {
+	for _, tt := range []struct {
+		version   string
+		checkArgs []string
+		features  func(Features) bool
+	}{
+		{"0.17.0", []string{"-d", "-e", "P\n"}, func(f Features) bool {
+			return !f.DryRun && f.MapDumpSignal && !f.ArgsIsStruct && !f.AttachNoticeOnStderr && f.MaxStrlen == 64 && !f.RawTracepoint
+		}},
+		{"0.19.1", []string{"-d", "-e", "P\n"}, func(f Features) bool { return f.ArgsIsStruct && f.RawTracepoint && !f.FentryNames }},
+		{"0.21.2", []string{"-d", "-e", "P\n"}, func(f Features) bool { return f.FentryNames && f.ExitCode && f.MapDumpSignal }},
+		{"0.22.0", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool {
+			return f.DryRun && f.DebugTakesStage && !f.MapDumpSignal && !f.AttachNoticeOnStderr
+		}},
+		{"0.23.2", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool { return f.MaxStrlen == 1024 }},
+		{"0.24.0", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool {
+			return f.AttachNoticeOnStderr && f.AttachFailureFatal && !f.CapabilityCheck
+		}},
+		{"0.26.1", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool { return f.LowercaseBeginEnd && f.CapabilityCheck }},
+	} {
+		t.Run(tt.version, func(t *testing.T) {
+			v, err := ParseVersion(tt.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := &Binary{Path: "/x/bpftrace", Version: v, Features: FeaturesFor(v)}
+			if diff := cmp.Diff(tt.checkArgs, b.CheckArgs("P", RunOptions{})); diff != "" {
+				t.Errorf("CheckArgs mismatch (-want +got):\n%s", diff)
+			}
+			if got, want := b.RunArgs("P", RunOptions{}), []string{"-f", "json", "-B", "line", "-k", "-e", "P\n"}; !slices.Equal(got, want) {
+				t.Errorf("RunArgs = %q, want %q", got, want)
+			}
+			if !tt.features(b.Features) {
+				t.Errorf("features of %s: %+v", tt.version, b.Features)
+			}
+		})
+	}
+}
+
+func TestRunArgsNeverUnsafeByDefault(t *testing.T) {
+	b := &Binary{Features: FeaturesFor(Version{0, 17, 0})}
+	for _, args := range [][]string{b.RunArgs("P", RunOptions{}), b.CheckArgs("P", RunOptions{})} {
+		for _, a := range args {
+			if a == "--unsafe" || a == "-o" || a == "-c" || a == "-I" || a == "--include" {
+				t.Errorf("argv %q carries %s without the policy asking", args, a)
+			}
+		}
+	}
+	if got := b.RunArgs("P", RunOptions{Unsafe: true, Args: []string{"1"}}); !slices.Contains(got, "--unsafe") || got[len(got)-1] != "1" {
+		t.Errorf("RunArgs(unsafe, args) = %q", got)
+	}
+}
+
+// TestParseStderr reads stderr recorded from bpftrace 0.17 on this kind of
+// host (and, for newer releases, written from their documented format) and
+// compares the classification with golden files.
+func TestParseStderr(t *testing.T) {
+	files, err := filepath.Glob("testdata/stderr/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no stderr recordings: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := json.MarshalIndent(ParseStderr(string(raw)), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(f, ".txt") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if diff := cmp.Diff(strings.TrimSpace(string(want)), string(got)); diff != "" {
+				t.Errorf("ParseStderr mismatch (-want +got):\n%s", diff)
+			}
+			for _, l := range strings.Split(FilterStderr(string(raw)), "\n") {
+				if strings.Contains(l, "RLIMIT_MEMLOCK") || strings.Contains(l, "traceable functions") {
+					t.Errorf("FilterStderr kept noise: %q", l)
+				}
+			}
+		})
+	}
+}
+
+func TestDiagnosticString(t *testing.T) {
+	for _, tt := range []struct {
+		d    Diagnostic
+		want string
+	}{
+		{Diagnostic{Line: 1, Column: 20, Message: "syntax error"}, "line 1, column 20: syntax error"},
+		{Diagnostic{Line: 2, EndLine: 3, Message: "m"}, "lines 2-3: m"},
+		{Diagnostic{Message: "No probes to attach"}, "No probes to attach"},
+	} {
+		if got := tt.d.String(); got != tt.want {
+			t.Errorf("String() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestFindFake uses a stand-in script for releases this host does not
+// have, to check that Find reads their version and features.
+func TestFindFake(t *testing.T) {
+	for _, tt := range []struct {
+		out  string
+		want Version
+	}{
+		{"bpftrace v0.24.1", Version{0, 24, 1}},
+		{"bpftrace v0.17.0", Version{0, 17, 0}},
+	} {
+		path := filepath.Join(t.TempDir(), "bpftrace")
+		if err := os.WriteFile(path, []byte("#!/bin/sh\necho '"+tt.out+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Find(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Version != tt.want || b.Features != FeaturesFor(tt.want) || b.Path != path {
+			t.Errorf("Find = %+v, want version %v", b, tt.want)
+		}
+	}
+	if _, err := Find(context.Background(), filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "bpftrace not found") {
+		t.Errorf("Find(missing) error = %v", err)
+	}
+}
+
+func TestParseInfo(t *testing.T) {
+	in := ParseInfo("System\n  OS: Linux 6.18\nBuild\n  version: v0.17.0\nProbe types\n  kprobe: yes\n  kfunc: no\n")
+	if !in.Yes("Probe types/kprobe") || in.Yes("Probe types/kfunc") || in["Build/version"] != "v0.17.0" {
+		t.Errorf("ParseInfo = %v", in)
+	}
+}
+
+func TestOwner(t *testing.T) {
+	self, err := SelfOwner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !OwnerAlive(self) {
+		t.Errorf("OwnerAlive(%q) = false for this process", self)
+	}
+	pid, _, _ := strings.Cut(self, ":")
+	for _, o := range []string{pid + ":1", "999999999:1", "garbage", ""} {
+		if OwnerAlive(o) {
+			t.Errorf("OwnerAlive(%q) = true", o)
+		}
+	}
+	for _, tt := range []struct {
+		cmdline string
+		want    string
+		ok      bool
+	}{
+		{"bpftrace\x00-e\x00BEGIN{}\x00bpftrace-mcp-owner=12:34\x00", "12:34", true},
+		{"sudo\x00-n\x00--\x00/usr/bin/bpftrace\x00-e\x00P\x00bpftrace-mcp-owner=1:2\x00", "1:2", true},
+		{"bpftrace\x00-e\x00bpftrace-mcp-owner=9:9\x00", "", false}, // not the last argument... but it is
+		{"bash\x00", "", false},
+		{"", "", false},
+	} {
+		v, ok := markerValue([]byte(tt.cmdline))
+		if tt.cmdline == "bpftrace\x00-e\x00bpftrace-mcp-owner=9:9\x00" {
+			tt.want, tt.ok = "9:9", true
+		}
+		if v != tt.want || ok != tt.ok {
+			t.Errorf("markerValue(%q) = %q, %v", tt.cmdline, v, ok)
+		}
+	}
+}
+
+func FuzzParseStderr(f *testing.F) {
+	files, _ := filepath.Glob("testdata/stderr/*.txt")
+	for _, p := range files {
+		b, _ := os.ReadFile(p)
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		st := ParseStderr(s)
+		for _, d := range st.Diagnostics {
+			if d.Line < 0 || d.Column < 0 || d.Message == "" && d.Severity == "" {
+				t.Fatalf("bad diagnostic %+v", d)
+			}
+		}
+		_ = st.Summary()
+		_ = FilterStderr(s)
+	})
+}

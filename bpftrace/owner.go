@@ -1,0 +1,169 @@
+package bpftrace
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ownerPrefix starts the command-line argument that marks a bpftrace as
+// started by a bpftrace-mcp server; the rest is the server's [SelfOwner].
+const ownerPrefix = "bpftrace-mcp-owner="
+
+// OwnerMarker is the argument that marks a process as started by owner.
+func OwnerMarker(owner string) string { return ownerPrefix + owner }
+
+// SelfOwner identifies the calling process as "pid:starttime". The start
+// time (in clock ticks since boot, from /proc/PID/stat) makes the identity
+// survive PID reuse: a new process with the same PID has another start time.
+func SelfOwner() (string, error) {
+	st, err := startTime(os.Getpid())
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d:%d", os.Getpid(), st), nil
+}
+
+// OwnerAlive reports whether the process an owner string names is still
+// running. A malformed owner is reported dead.
+func OwnerAlive(owner string) bool {
+	pidStr, stStr, ok := strings.Cut(owner, ":")
+	if !ok {
+		return false
+	}
+	pid, err1 := strconv.Atoi(pidStr)
+	want, err2 := strconv.ParseUint(stStr, 10, 64)
+	if err1 != nil || err2 != nil || pid <= 0 {
+		return false
+	}
+	got, err := startTime(pid)
+	return err == nil && got == want
+}
+
+// startTime reads field 22 of /proc/PID/stat. The comm field (2) may hold
+// spaces and parentheses, so fields are counted after its last ')'.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("read process %d status: %w", pid, err)
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: no command field", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); field 22 is f[19].
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// Orphan is a bpftrace that a bpftrace-mcp server started and that outlived it.
+type Orphan struct {
+	Pid   int
+	Owner string
+}
+
+// ProcessesOf lists the running processes marked as started by the server
+// identified by owner (bpftrace and anything it started).
+func ProcessesOf(owner string) ([]int, error) {
+	var pids []int
+	err := eachMarked(func(pid int, o string) {
+		if o == owner {
+			pids = append(pids, pid)
+		}
+	})
+	return pids, err
+}
+
+// eachMarked calls f for every process that carries an owner marker.
+// Processes it cannot inspect (gone, or not ours to read) are skipped.
+func eachMarked(f func(pid int, owner string)) error {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if owner, ok := markerValue(cmdline); ok {
+			f(pid, owner)
+		}
+	}
+	return nil
+}
+
+// FindOrphans lists running processes marked by a bpftrace-mcp server whose
+// owner is no longer alive. Processes it cannot inspect are skipped.
+func FindOrphans() ([]Orphan, error) {
+	var orphans []Orphan
+	err := eachMarked(func(pid int, owner string) {
+		if !OwnerAlive(owner) {
+			orphans = append(orphans, Orphan{Pid: pid, Owner: owner})
+		}
+	})
+	return orphans, err
+}
+
+// SweepOrphans kills (SIGKILL, whole process group) every bpftrace left
+// running by a server that died, and returns what it killed. A server killed
+// with SIGKILL takes its bpftrace with it through the parent-death signal;
+// this is the second line of defence, for children started through sudo
+// (setuid clears the parent-death signal) or by older versions.
+func SweepOrphans() ([]Orphan, error) {
+	orphans, err := FindOrphans()
+	if err != nil {
+		return nil, err
+	}
+	var killed []Orphan
+	var errs []error
+	for _, o := range orphans {
+		err := unix.Kill(-o.Pid, unix.SIGKILL)
+		if errors.Is(err, unix.ESRCH) {
+			// Not a group leader (or already gone): kill the process itself.
+			err = unix.Kill(o.Pid, unix.SIGKILL)
+		}
+		switch {
+		case err == nil:
+			killed = append(killed, o)
+		case !errors.Is(err, unix.ESRCH):
+			errs = append(errs, fmt.Errorf("kill orphaned bpftrace %d: %w", o.Pid, err))
+		}
+	}
+	return killed, errors.Join(errs...)
+}
+
+// markerValue finds the owner marker among the NUL-separated arguments of
+// /proc/PID/cmdline. Only the last argument counts, where Start puts it: a
+// marker-like string inside a program text is not one.
+func markerValue(cmdline []byte) (string, bool) {
+	args := bytes.Split(bytes.TrimSuffix(cmdline, []byte{0}), []byte{0})
+	v, ok := bytes.CutPrefix(args[len(args)-1], []byte(ownerPrefix))
+	if !ok {
+		return "", false
+	}
+	return string(v), true
+}
+
+// OwnerOf returns the owner string of a running process, as SelfOwner
+// returns it for the calling one.
+func OwnerOf(pid int) (string, error) {
+	st, err := startTime(pid)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d:%d", pid, st), nil
+}

@@ -1,0 +1,221 @@
+package bpftrace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/headtail"
+)
+
+// pipeSize is asked for on the stdout pipe. bpftrace stops draining its perf
+// buffers while a write() to a full pipe blocks, and the kernel then drops
+// events; a larger pipe absorbs bursts while the reader is descheduled.
+// 1 MiB is the default ceiling (fs.pipe-max-size) for root.
+const pipeSize = 1 << 20
+
+// StartOptions describe the environment of a started bpftrace.
+type StartOptions struct {
+	// Env is the complete environment (KEY=value) given to bpftrace.
+	Env []string
+	// Owner identifies the server process that starts bpftrace (see
+	// [SelfOwner]). It is put in the environment so that a later server can
+	// recognise, and kill, a bpftrace whose server died (see [SweepOrphans]).
+	Owner string
+}
+
+// Process is one running bpftrace in a process group of its own.
+// Stdout and Stderr must be read until EOF by the caller; Wait must be called
+// exactly once.
+type Process struct {
+	Pid    int
+	Stdout *os.File
+	Stderr *os.File
+	cmd    *exec.Cmd
+	sudo   bool
+}
+
+// ExitStatus is how a bpftrace process ended.
+type ExitStatus struct {
+	Code   int            // exit code, or -1 when killed by a signal
+	Signal syscall.Signal // the signal that killed it, or 0
+}
+
+// Signaled reports whether the process was ended by a signal.
+func (s ExitStatus) Signaled() bool { return s.Signal != 0 }
+
+func (s ExitStatus) String() string {
+	if s.Signaled() {
+		return fmt.Sprintf("killed by %s", unix.SignalName(s.Signal))
+	}
+	return fmt.Sprintf("exit code %d", s.Code)
+}
+
+// Start runs bpftrace with args. bpftrace gets its own process group, so
+// that signals reach everything it starts, and SIGKILL as its parent-death
+// signal, so that it does not outlive the server even when the server is
+// killed with SIGKILL. (The parent-death signal fires when the thread that
+// forked exits; Go only ends threads whose goroutine exits while locked to
+// them, which this package never does.)
+func (b *Binary) Start(args []string, o StartOptions) (*Process, error) {
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create stdout pipe: %w", err)
+	}
+	// A smaller pipe still works; the size is an optimisation only.
+	_, _ = unix.FcntlInt(outR.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return nil, fmt.Errorf("create stderr pipe: %w", err)
+	}
+	// The owner marker goes last, as a positional parameter that programs
+	// never read (the validator refuses $1 and $#): unlike the environment,
+	// a command line survives sudo, and it shows in ps.
+	name, argv := b.command(append(slices.Clone(args), OwnerMarker(o.Owner))...)
+	cmd := exec.Command(name, argv...)
+	cmd.Env = o.Env
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = outW, errW
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return nil, fmt.Errorf("start %s: %w", b.Path, err)
+	}
+	return &Process{Pid: cmd.Process.Pid, Stdout: outR, Stderr: errR, cmd: cmd, sudo: b.Sudo}, nil
+}
+
+// Interrupt sends SIGINT to the process group: bpftrace runs its END probes,
+// prints its maps and exits. A second SIGINT during teardown is ignored by
+// bpftrace, so repeating it is harmless.
+func (p *Process) Interrupt() error { return signalGroup(p.Pid, unix.SIGINT) }
+
+// Idle reports whether bpftrace sits waiting for events: every thread of it
+// asleep in epoll_wait. After a SIGINT, that means the signal was lost
+// (bpftrace 0.17 can miss one that arrives while it starts or, rarely, while
+// it runs), since a bpftrace that got it is tearing down probes or printing
+// maps instead. Through sudo, the bpftrace process is sudo's child.
+func (p *Process) Idle() bool {
+	pid := p.Pid
+	if p.sudo {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if err != nil {
+			return false
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return false
+		}
+		if pid, err = strconv.Atoi(f[0]); err != nil {
+			return false
+		}
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, t := range tasks {
+		w, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/wchan", pid, t.Name()))
+		if err != nil || strings.TrimSpace(string(w)) != "do_epoll_wait" {
+			return false
+		}
+	}
+	return true
+}
+
+// Kill sends SIGKILL to the process group. The maps are lost.
+func (p *Process) Kill() error { return signalGroup(p.Pid, unix.SIGKILL) }
+
+func signalGroup(pgid int, sig syscall.Signal) error {
+	err := unix.Kill(-pgid, sig)
+	if errors.Is(err, unix.ESRCH) {
+		return os.ErrProcessDone
+	}
+	if err != nil {
+		return fmt.Errorf("send %s to process group %d: %w", unix.SignalName(sig), pgid, err)
+	}
+	return nil
+}
+
+// Wait waits for bpftrace to exit and then kills whatever is left of its
+// process group (children of system() or -c), so that nothing outlives it.
+func (p *Process) Wait() (ExitStatus, error) {
+	err := p.cmd.Wait()
+	_ = signalGroup(p.Pid, unix.SIGKILL)
+	st := ExitStatus{Code: -1}
+	if ps := p.cmd.ProcessState; ps != nil {
+		if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			st.Signal = ws.Signal()
+		} else {
+			st.Code = ps.ExitCode()
+		}
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			err = nil // a non-zero exit is reported in the status, not as a failure to wait
+		}
+	}
+	return st, err
+}
+
+// CheckResult is the outcome of compiling a program without running it.
+type CheckResult struct {
+	Stderr Stderr
+	Status ExitStatus
+	Took   time.Duration
+}
+
+// OK reports whether bpftrace accepted the program.
+func (r *CheckResult) OK() bool {
+	return r.Status.Code == 0 && !r.Status.Signaled() && len(r.Stderr.Errors()) == 0
+}
+
+// maxCheckStderr bounds what a check keeps of stderr; a verifier log can be
+// megabytes long and only its head and tail say anything.
+const maxCheckStderr = 256 << 10
+
+// Check compiles program with [Binary.CheckArgs] and returns bpftrace's
+// diagnostics. A program bpftrace rejects is not an error: the diagnostics
+// say why. An error means bpftrace could not be run at all or ctx ended.
+func (b *Binary) Check(ctx context.Context, program string, o RunOptions, env []string) (*CheckResult, error) {
+	start := time.Now()
+	stderr := &headtail.Buffer{Max: maxCheckStderr}
+	name, argv := b.command(b.CheckArgs(program, o)...)
+	cmd := exec.CommandContext(ctx, name, argv...)
+	cmd.Env = env
+	cmd.Stdout = io.Discard // before 0.22, -d prints the whole AST and IR
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, unix.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("check program: %w", context.Cause(ctx))
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return nil, fmt.Errorf("check program with %s: %w", b.Path, err)
+	}
+	res := &CheckResult{Stderr: ParseStderr(stderr.String()), Took: time.Since(start)}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		res.Status = ExitStatus{Code: -1, Signal: ws.Signal()}
+	} else {
+		res.Status = ExitStatus{Code: ws.ExitStatus()}
+	}
+	return res, nil
+}
