@@ -1,0 +1,189 @@
+package output
+
+import (
+	"bytes"
+	"sort"
+)
+
+// Decoder decodes lines of `bpftrace -f json`. The zero value is ready to use.
+//
+// The hint maps are keyed by map name ("@m"). The decoder only reads them;
+// they can be shared by decoders running at the same time. A Decoder keeps
+// state across lines (to follow the exit-time map dump) and must not be used
+// by several goroutines at once.
+type Decoder struct {
+	// KeyArity, when it has an entry for a map name ("@m"), says how many key parts
+	// the map has, so a JSON key "1,a" is split correctly; otherwise keys are split on ",".
+	KeyArity map[string]int
+	// HistKind, when it has an entry for a map name, says "hist" or "lhist" (known
+	// from the program); otherwise the kind is inferred from the bucket bounds.
+	HistKind map[string]string
+	// ValueType, when it has an entry for a map name, gives a value type
+	// JSON loses, as [Map.ValueType] lists them ("ksym", "array", …).
+	// Otherwise string values starting with a newline are taken for stacks.
+	ValueType map[string]string
+	// Maps, when set, names every map of the program with its [Map.Type].
+	// Text mode prints a blank line (two for "stats") for each map that is
+	// empty at exit, where JSON prints nothing; with Maps the decoder puts
+	// those lines back into the Text of the next map of the exit-time dump,
+	// and [Decoder.End] returns the ones after the last map. A "hist" or
+	// "lhist" here also serves as HistKind.
+	Maps map[string]string
+
+	prevBlank bool   // the last line was empty
+	dumping   bool   // two empty lines seen: the exit-time dump is under way
+	lastName  string // the last map name of the dump
+}
+
+// Record types as bpftrace writes them. Events use these constants, so
+// decoding a type allocates nothing.
+const (
+	typePrintf         = "printf"
+	typeTime           = "time"
+	typeCat            = "cat"
+	typeJoin           = "join"
+	typeSyscall        = "syscall"
+	typeValue          = "value"
+	typeMap            = "map"
+	typeHist           = "hist"
+	typeStats          = "stats"
+	typeAttachedProbes = "attached_probes"
+	typeLostEvents     = "lost_events"
+	typeHelperError    = "helper_error"
+)
+
+// knownType returns the constant for a record type, or "".
+func knownType(b []byte) string {
+	switch string(b) {
+	case typePrintf:
+		return typePrintf
+	case typeTime:
+		return typeTime
+	case typeCat:
+		return typeCat
+	case typeJoin:
+		return typeJoin
+	case typeSyscall:
+		return typeSyscall
+	case typeValue:
+		return typeValue
+	case typeMap:
+		return typeMap
+	case typeHist:
+		return typeHist
+	case typeStats:
+		return typeStats
+	case typeAttachedProbes:
+		return typeAttachedProbes
+	case typeLostEvents:
+		return typeLostEvents
+	case typeHelperError:
+		return typeHelperError
+	}
+	return ""
+}
+
+func isMessage(typ string) bool {
+	switch typ {
+	case typePrintf, typeTime, typeCat, typeJoin, typeSyscall:
+		return true
+	}
+	return false
+}
+
+// Decode decodes one line (without its trailing newline). An empty line is KindBlank.
+//
+// A line bpftrace could not have written returns an error wrapping a
+// *[SyntaxError]: one that is not a JSON object (0.17's unquoted map values
+// aside), or a record of a known type whose payload is not what bpftrace
+// writes. Records of other types are returned as KindUnknown.
+func (d *Decoder) Decode(line []byte) (Event, error) {
+	if len(line) == 0 {
+		if d.prevBlank {
+			d.dumping, d.lastName = true, ""
+		}
+		d.prevBlank = true
+		return Event{Kind: KindBlank, Text: "\n"}, nil
+	}
+	d.prevBlank = false
+	if ev, ok := decodeMessage(line); ok {
+		return ev, nil
+	}
+	return d.decodeRecord(line)
+}
+
+// End returns what text mode printed after the last record: the blank lines
+// of maps still empty at exit that sort after the last map of the dump, as
+// a KindText event of Type "". It reports false when there are none, when
+// [Decoder.Maps] is unset, or when no dump was seen. Call it once the
+// stream ended with bpftrace exiting normally; it resets the dump state.
+func (d *Decoder) End() (Event, bool) {
+	if !d.dumping {
+		return Event{}, false
+	}
+	text := d.emptyMapsBefore("")
+	d.dumping, d.lastName = false, ""
+	if text == "" {
+		return Event{}, false
+	}
+	return Event{Kind: KindText, Text: text}, true
+}
+
+// emptyMapsBefore renders the maps of [Decoder.Maps] that sort between the
+// last map of the dump and name ("" for no bound): bpftrace dumps every map
+// in name order, and JSON skips the empty ones.
+func (d *Decoder) emptyMapsBefore(name string) string {
+	var names []string
+	for m := range d.Maps {
+		if m > d.lastName && (name == "" || m < name) {
+			names = append(names, m)
+		}
+	}
+	sort.Strings(names)
+	var text string
+	for _, m := range names {
+		text += emptyMapText(d.Maps[m])
+	}
+	return text
+}
+
+// messagePrefix and messageData frame the records bpftrace writes with
+// JsonOutput::message, byte for byte.
+var (
+	messagePrefix = []byte(`{"type": "`)
+	messageData   = []byte(`", "data": "`)
+)
+
+// decodeMessage is the fast path for printf and the other string records:
+// it reads the framing bpftrace writes and unescapes the string in one pass
+// and one allocation. It reports false for anything else.
+func decodeMessage(line []byte) (Event, bool) {
+	rest, ok := bytes.CutPrefix(line, messagePrefix)
+	if !ok {
+		return Event{}, false
+	}
+	q := bytes.IndexByte(rest, '"')
+	if q < 0 {
+		return Event{}, false
+	}
+	typ := knownType(rest[:q])
+	if !isMessage(typ) {
+		return Event{}, false
+	}
+	body, ok := bytes.CutPrefix(rest[q:], messageData)
+	if !ok {
+		return Event{}, false
+	}
+	s, n, err := unquote(body)
+	if err != nil || n != len(body)-1 || body[n] != '}' {
+		return Event{}, false
+	}
+	return messageEvent(typ, s), true
+}
+
+func messageEvent(typ, s string) Event {
+	if typ == typeJoin {
+		s += "\n" // TextOutput::message with nl = true
+	}
+	return Event{Kind: KindText, Type: typ, Text: s}
+}

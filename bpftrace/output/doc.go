@@ -1,0 +1,35 @@
+// Package output decodes the line-oriented JSON that bpftrace 0.17 writes with
+// `-f json` and renders every record exactly as bpftrace's text mode would
+// have printed it.
+//
+// Running bpftrace with `-f json` gives typed maps and histograms, but people
+// read the text form. [Decoder] turns each line into an [Event] carrying both:
+// the typed payload ([Map], [HelperError], …) and [Event.Text], the bytes text
+// mode prints for that record. Concatenating the Text of every event of a run
+// reproduces text-mode stdout byte for byte, minus the "Attaching N probes..."
+// line.
+//
+// bpftrace 0.17's JSON is not always JSON, and some of what text mode prints
+// cannot be recovered from it. The decoder handles these cases:
+//
+//   - Bytes >= 0x80 are escaped as \uffffffXX (json_escape compares a signed
+//     char). The decoder restores the raw byte, so UTF-8 text survives.
+//   - strerror() and strftime() values in maps are written unquoted. The
+//     decoder keeps them as strings.
+//   - Multi-part map keys are joined with "," into one string. Without
+//     [Decoder.KeyArity] a key part that itself contains a comma is split.
+//   - hist() and lhist() both come as type "hist". The kind is inferred from
+//     the bucket bounds unless [Decoder.HistKind] says.
+//   - hist()'s last bucket, [2G, 4G), comes with the bounds
+//     {"min": -2147483648, "max": 0} (a 32-bit shift); the decoder corrects it.
+//   - Empty maps print a blank line in text mode and nothing in JSON. Only
+//     [Decoder.Maps] lets the decoder put those lines back, and only in the
+//     exit-time dump; print() of an empty map inside the program is lost.
+//   - Arrays and tuples are both JSON arrays; kstack, ustack, ksym, usym and
+//     inet values are JSON strings although text mode prints their entries
+//     without newlines between them. [Decoder.ValueType] says which.
+//   - print(@h, top, div) divides the counts in JSON, but text mode draws
+//     the bars from the undivided counts, which JSON does not carry.
+//
+// The package does no I/O and uses only the standard library.
+package output

@@ -1,0 +1,61 @@
+package output
+
+import "fmt"
+
+// Kind says what an [Event] carries.
+type Kind uint8
+
+const (
+	KindBlank          Kind = iota // empty line: bpftrace prints two before the exit-time map dump
+	KindText                       // printf, time, cat, join, syscall (system()), value (print(x))
+	KindMap                        // map, hist, stats (print(@m) in the program, and the exit-time dump)
+	KindAttachedProbes             // attached_probes: Probes
+	KindLostEvents                 // lost_events: Lost
+	KindHelperError                // helper_error: HelperError
+	KindUnknown                    // any other type: Type and Raw kept; Text empty
+)
+
+var kindNames = [...]string{
+	KindBlank:          "blank",
+	KindText:           "text",
+	KindMap:            "map",
+	KindAttachedProbes: "attached_probes",
+	KindLostEvents:     "lost_events",
+	KindHelperError:    "helper_error",
+	KindUnknown:        "unknown",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", k)
+}
+
+// Event is one decoded line.
+type Event struct {
+	Kind Kind
+	Type string // the record's "type" as bpftrace wrote it ("" for blank)
+	// Text is exactly what text mode prints for this record, trailing
+	// newlines included: "\n" for KindBlank; "" for attached_probes,
+	// lost_events, helper_error and unknown records (text mode prints
+	// "Attaching N probes...", "Lost N events" and, with -k, a warning with
+	// a source excerpt for the first three). In the exit-time dump,
+	// the Text of a map is preceded by the blank lines text mode prints for
+	// the empty maps before it, when [Decoder.Maps] names them.
+	Text        string
+	Probes      int          // KindAttachedProbes: the planned number of probes
+	Lost        uint64       // KindLostEvents: events the kernel dropped
+	HelperError *HelperError // KindHelperError
+	Map         *Map         // KindMap
+	Value       any          // KindText of type "value": what print(x) printed, typed as [Entry.Value]
+	Raw         []byte       // KindUnknown only (a copy)
+}
+
+// HelperError is a BPF helper's failure, reported with -k or -kk.
+type HelperError struct {
+	Helper  string `json:"helper"`
+	Retcode int    `json:"retcode"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+}

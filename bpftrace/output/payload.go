@@ -1,0 +1,207 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+)
+
+// decodeMap reads the data of a map, hist or stats record:
+// {"@name": payload}. p ends where the data ends. When strict is false the
+// data is not valid JSON, and unquoted values are read up to what must
+// follow them.
+func (d *Decoder) decodeMap(typ string, p *parser, strict bool) (*Map, error) {
+	if err := p.expect('{'); err != nil {
+		return nil, err
+	}
+	name, err := p.member()
+	if err != nil {
+		return nil, err
+	}
+	// The payload runs to the data's closing brace.
+	end := len(bytes.TrimRight(p.b, " \t\r\n"))
+	if end-1 < p.i || p.b[end-1] != '}' {
+		return nil, p.errorf("want '}'")
+	}
+	end = p.i + len(bytes.TrimRight(p.b[p.i:end-1], " \t\r\n"))
+	if strict {
+		// Valid JSON: the payload ends where its value does, and a second
+		// map in the same record is not something bpftrace writes.
+		q := *p
+		if err := q.skip(0); err != nil {
+			return nil, err
+		}
+		if q.ws(); q.i != end {
+			return nil, q.errorf("want one map")
+		}
+	}
+	payload := parser{b: p.b[:end], i: p.i}
+	arity, keyed := d.KeyArity[name]
+	m := &Map{Name: name}
+	switch typ {
+	case typeHist:
+		m.Entries, err = payload.histPayload(arity)
+		if err == nil {
+			m.Type = d.histKind(name, m.Entries)
+			if m.Type == "hist" {
+				fixHistBuckets(m.Entries)
+			}
+		}
+	case typeStats:
+		m.Type = "stats"
+		m.Entries, err = payload.statsPayload(arity, keyed && arity > 0)
+	default:
+		m.Type = "value"
+		m.Entries, err = payload.valuePayload(arity, keyed && arity > 0, !strict)
+		if err == nil {
+			m.ValueType = d.valueType(name, m.Entries)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (d *Decoder) histKind(name string, entries []Entry) string {
+	if k := d.HistKind[name]; k == "hist" || k == "lhist" {
+		return k
+	}
+	if k := d.Maps[name]; k == "hist" || k == "lhist" {
+		return k
+	}
+	return histKind(entries)
+}
+
+func (d *Decoder) valueType(name string, entries []Entry) string {
+	if t, ok := d.ValueType[name]; ok {
+		return t
+	}
+	for _, e := range entries {
+		if s, ok := e.Value.(string); ok && strings.HasPrefix(s, "\n") {
+			return "stack"
+		}
+	}
+	return ""
+}
+
+// keyed walks the entries of {"key": value, ...}, which must fill the
+// parser up to its end, and calls fn with a parser at each value. fn reads
+// the value and leaves the parser after it.
+func (p *parser) keyed(arity int, fn func(q *parser, key []string) error) error {
+	if err := p.expect('{'); err != nil {
+		return err
+	}
+	end := len(p.b) - 1
+	if end < p.i || p.b[end] != '}' {
+		return p.errorf("want '}' at the end")
+	}
+	q := parser{b: p.b[:end], i: p.i}
+	for !q.atEnd() {
+		key, err := q.member()
+		if err != nil {
+			return err
+		}
+		if err := fn(&q, splitKey(key, arity)); err != nil {
+			return err
+		}
+		if q.atEnd() {
+			break
+		}
+		if err := q.expect(','); err != nil {
+			return err
+		}
+		if q.atEnd() {
+			return q.errorf("want a key")
+		}
+	}
+	p.i = len(p.b)
+	return nil
+}
+
+// atKey reports whether a `"key":` follows, without reading it.
+func (p parser) atKey() bool {
+	if p.peek() != '"' {
+		return false
+	}
+	n, _, err := stringEnd(p.b[p.i+1:])
+	if err != nil {
+		return false
+	}
+	p.i += n + 2
+	return p.consume(':')
+}
+
+// valuePayload reads the payload of a "map" record: a value, or an object
+// of keyed values.
+func (p *parser) valuePayload(arity int, keyedHint, tolerant bool) ([]Entry, error) {
+	start := p.i
+	if keyedHint || isKeyedObject(p.b[p.i:]) {
+		var entries []Entry
+		err := p.keyed(arity, func(q *parser, key []string) error {
+			v, err := q.keyedValue(tolerant)
+			entries = append(entries, Entry{Key: key, Value: v})
+			return err
+		})
+		if err == nil || !tolerant || keyedHint {
+			return entries, err
+		}
+		p.i = start // an unquoted value that happens to start with '{'
+	}
+	v, err := p.entryValue(tolerant)
+	if err != nil {
+		return nil, err
+	}
+	return []Entry{{Value: v}}, nil
+}
+
+// isKeyedObject tells a keyed map from a struct value: bpftrace writes a
+// struct as `{ "a": 1 }`, with a space, and keys as `{"k": 1}`.
+func isKeyedObject(b []byte) bool {
+	return len(b) > 1 && b[0] == '{' && b[1] != ' '
+}
+
+// entryValue reads a value that must fill the parser. A value that is not
+// JSON (bpftrace writes strerror() and strftime() unquoted) is taken as it
+// is when tolerant.
+func (p *parser) entryValue(tolerant bool) (any, error) {
+	start := p.i
+	v, err := p.value(0)
+	if err == nil && p.atEnd() {
+		return v, nil
+	}
+	if !tolerant {
+		if err == nil {
+			err = p.errorf("trailing data")
+		}
+		return nil, err
+	}
+	p.i = len(p.b)
+	return string(bytes.TrimSpace(p.b[start:])), nil
+}
+
+// keyedValue reads the value of a keyed entry. A value that is not JSON is
+// taken, when tolerant, up to the next `, "key":` or the end.
+func (p *parser) keyedValue(tolerant bool) (any, error) {
+	start := p.i
+	v, err := p.value(0)
+	if err == nil {
+		q := *p
+		if q.atEnd() || q.consume(',') && q.atKey() {
+			return v, nil
+		}
+	}
+	if !tolerant {
+		if err == nil {
+			err = p.errorf("want ',' or '}'")
+		}
+		return nil, err
+	}
+	j := start
+	for ; j < len(p.b); j++ {
+		if p.b[j] == ',' && (parser{b: p.b, i: j + 1}).atKey() {
+			break
+		}
+	}
+	p.i = j
+	return string(bytes.TrimSpace(p.b[start:j])), nil
+}
