@@ -1,0 +1,326 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+)
+
+// Policy is the set of rules a program must satisfy to run. The zero value
+// allows nothing useful; start from [Default].
+type Policy struct {
+	// Providers are the probe types allowed (canonical names: tracepoint,
+	// uprobe, kprobe, BEGIN...). Empty allows every type.
+	Providers []string
+	// AllowProbes are globs a concrete probe must match (any of them), e.g.
+	// "tracepoint:syscalls:*". Empty allows every probe.
+	AllowProbes []string
+	// DenyProbes are globs no concrete probe may match; they win over
+	// AllowProbes.
+	DenyProbes []string
+	// DenyCalls are the builtin functions refused. By default the ones that
+	// need --unsafe (system, signal, override, write_user).
+	DenyCalls []string
+	// CatPaths are globs (path.Match, * does not cross /) that a cat() path
+	// must match. A path given as a format ("/proc/%d/status") is matched
+	// with each % conversion read as *. Empty refuses cat() altogether.
+	CatPaths []string
+	// AllowIncludes lets #include (and the other preprocessor lines that
+	// make clang read a file) through.
+	AllowIncludes bool
+	// MaxAttachPoints is the most concrete probes a program may attach.
+	MaxAttachPoints int
+	// RequireScope refuses a run that is not confined to a target.
+	RequireScope bool
+	// ScopeComms and ScopeCgroups, when not empty, are the only targets a
+	// run may be confined to (globs for cgroup paths).
+	ScopeComms   []string
+	ScopeCgroups []string
+}
+
+// UnsafeCalls are the builtins bpftrace refuses without --unsafe.
+var UnsafeCalls = []string{"system", "signal", "override", "write_user"}
+
+// Default is the policy in force without configuration.
+func Default() Policy {
+	return Policy{
+		DenyCalls:       slices.Clone(UnsafeCalls),
+		MaxAttachPoints: 100,
+	}
+}
+
+// Violation is one rule a program breaks.
+type Violation struct {
+	// Rule names the rule as the configuration file does, e.g.
+	// "builtins.deny", "cat.paths", "preprocessor.include",
+	// "probes.providers", "probes.allow", "probes.deny",
+	// "probes.max_attach_points", "scope.require", "scope.targets", "parse".
+	Rule     string
+	Pos, End lang.Pos
+	Message  string
+	Hint     string
+}
+
+// Input is what a policy decision is made on.
+type Input struct {
+	Program *lang.Program
+	// ParseErr is the error the parser returned, if any: a program that
+	// does not parse is refused whatever else it holds.
+	ParseErr error
+	// Expanded gives, for each attach point, the concrete probes it
+	// resolves to (absent or empty when unknown).
+	Expanded map[*lang.AttachPoint][]string
+	// Scope is the target the run is confined to, or nil.
+	Scope *Scope
+}
+
+// Check returns every violation of the policy, in source order.
+func (p *Policy) Check(in Input) []Violation {
+	var vs []Violation
+	if in.ParseErr != nil || in.Program == nil {
+		v := Violation{Rule: "parse", Message: "the program does not parse, so it cannot be checked and is not run",
+			Hint: "fix the syntax errors first"}
+		if el, ok := in.ParseErr.(lang.ErrorList); ok && len(el) > 0 {
+			v.Pos, v.End = el[0].Pos, el[0].End
+		}
+		vs = append(vs, v)
+		if in.Program == nil {
+			return vs
+		}
+	}
+	vs = append(vs, p.checkDirectives(in.Program)...)
+	vs = append(vs, p.checkCalls(in.Program)...)
+	vs = append(vs, p.checkProbes(in)...)
+	vs = append(vs, p.checkScope(in.Scope)...)
+	slices.SortStableFunc(vs, func(a, b Violation) int { return a.Pos.Offset - b.Pos.Offset })
+	return vs
+}
+
+// NeedsUnsafe reports whether the program calls an unsafe builtin that the
+// policy allows, so that bpftrace must run with --unsafe. bpftrace would
+// then accept every unsafe builtin; the policy still refuses the others.
+func (p *Policy) NeedsUnsafe(prog *lang.Program) bool {
+	needs := false
+	lang.Inspect(prog, func(n lang.Node) bool {
+		if c, ok := n.(*lang.Call); ok && slices.Contains(UnsafeCalls, c.Name) && !slices.Contains(p.DenyCalls, c.Name) {
+			needs = true
+		}
+		return !needs
+	})
+	return needs
+}
+
+func (p *Policy) checkDirectives(prog *lang.Program) []Violation {
+	var vs []Violation
+	for _, d := range prog.Directives {
+		if !d.IsInclude() || p.AllowIncludes {
+			continue
+		}
+		inc, _ := d.IncludePath()
+		vs = append(vs, Violation{Rule: "preprocessor.include", Pos: d.Pos(), End: d.End(),
+			Message: fmt.Sprintf("#%s %s is refused: clang would read that file as root, and its errors can leak what it holds", d.Name, inc),
+			Hint:    "declare the struct you need in the program itself (struct foo { int x; }), or use the tracepoint's args, which need no header"})
+	}
+	return vs
+}
+
+func (p *Policy) checkCalls(prog *lang.Program) []Violation {
+	var vs []Violation
+	lang.Inspect(prog, func(n lang.Node) bool {
+		c, ok := n.(*lang.Call)
+		if !ok {
+			return true
+		}
+		end := c.NameEnd
+		switch {
+		case slices.Contains(p.DenyCalls, c.Name):
+			vs = append(vs, Violation{Rule: "builtins.deny", Pos: c.Pos(), End: end,
+				Message: fmt.Sprintf("%s() is refused by this server's policy: %s", c.Name, callRisk(c.Name)),
+				Hint:    callHint(c.Name)})
+		case c.Name == "cat":
+			if v, bad := p.checkCat(c); bad {
+				vs = append(vs, v)
+			}
+		}
+		return true
+	})
+	return vs
+}
+
+func callRisk(name string) string {
+	switch name {
+	case "system":
+		return "it runs a shell command as root"
+	case "signal":
+		return "it sends signals to traced processes"
+	case "override":
+		return "it changes what kernel functions return"
+	case "write_user":
+		return "it writes into the memory of traced processes"
+	}
+	return "an administrator has denied it"
+}
+
+func callHint(name string) string {
+	switch name {
+	case "system", "signal":
+		return "print what you need with printf() and act on it outside the trace"
+	case "override", "write_user":
+		return "observe values (retval, args) instead of changing them"
+	}
+	return "list_helpers shows the other builtins; ask the administrator if you need this one"
+}
+
+// checkCat allows cat() only of a literal path (or format) that matches the
+// allow-list and holds no "..".
+func (p *Policy) checkCat(c *lang.Call) (Violation, bool) {
+	v := Violation{Rule: "cat.paths", Pos: c.Pos(), End: c.NameEnd}
+	if len(p.CatPaths) == 0 {
+		v.Message = "cat() is refused by this server's policy: it reads any file as root"
+		v.Hint = "read the file outside the trace; an administrator can allow some paths (cat.paths in the configuration)"
+		return v, true
+	}
+	if len(c.Args) == 0 {
+		return v, false // bpftrace reports the missing argument
+	}
+	lit, ok := c.Args[0].(*lang.StringLit)
+	if !ok {
+		v.Message = "cat() must be given its path as a string literal here, so that the policy can check it"
+		v.Hint = "write the path in the program: cat(\"/proc/%d/status\", pid)"
+		return v, true
+	}
+	pattern := formatAsGlob(lit.Value)
+	if !strings.HasPrefix(pattern, "/") || slices.Contains(strings.Split(pattern, "/"), "..") || path.Clean(pattern) != pattern {
+		v.Message = fmt.Sprintf("cat(%q) is refused: the path must be absolute and clean (no .., no //)", lit.Value)
+		v.Hint = "write the absolute path without .. or repeated slashes"
+		return v, true
+	}
+	for _, g := range p.CatPaths {
+		if ok, _ := path.Match(g, pattern); ok {
+			return v, false
+		}
+	}
+	v.Message = fmt.Sprintf("cat(%q) is refused: the path is not in this server's allow-list (%s)", lit.Value, strings.Join(p.CatPaths, ", "))
+	v.Hint = "read only the files the administrator allows, or read this one outside the trace"
+	return v, true
+}
+
+// formatAsGlob turns the printf-style conversions of a cat() path into *:
+// "/proc/%d/status" → "/proc/*/status". %% stays a literal %.
+func formatAsGlob(f string) string {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		if i+1 < len(f) && f[i+1] == '%' {
+			b.WriteByte('%')
+			i++
+			continue
+		}
+		// Skip flags, width, length and the conversion letter.
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-+ #0123456789.hlLqjzt", f[j]) >= 0 {
+			j++
+		}
+		b.WriteByte('*')
+		i = j
+	}
+	return b.String()
+}
+
+func (p *Policy) checkProbes(in Input) []Violation {
+	var vs []Violation
+	total := 0
+	var widest *lang.AttachPoint
+	most := -1
+	for _, pr := range in.Program.Probes {
+		for _, ap := range pr.AttachPoints {
+			if len(p.Providers) > 0 && !slices.Contains(p.Providers, ap.Canonical) {
+				vs = append(vs, Violation{Rule: "probes.providers", Pos: ap.Pos(), End: ap.End(),
+					Message: fmt.Sprintf("%s probes are not allowed by this server's policy (allowed: %s)", orRaw(ap.Canonical, ap.Provider), strings.Join(p.Providers, ", ")),
+					Hint:    "use an allowed probe type; list_probes shows the probes"})
+				continue
+			}
+			names := in.Expanded[ap]
+			if len(names) == 0 {
+				names = []string{ap.Raw}
+			}
+			total += len(names)
+			if len(names) > most {
+				most, widest = len(names), ap
+			}
+			for _, n := range names {
+				if denied := matchAny(p.DenyProbes, n); denied != "" {
+					vs = append(vs, Violation{Rule: "probes.deny", Pos: ap.Pos(), End: ap.End(),
+						Message: fmt.Sprintf("%s is denied by this server's policy (rule %q)", n, denied),
+						Hint:    "trace something else; the administrator has excluded these probes"})
+					break
+				}
+				if len(p.AllowProbes) > 0 && matchAny(p.AllowProbes, n) == "" && !alwaysAllowed(n) {
+					vs = append(vs, Violation{Rule: "probes.allow", Pos: ap.Pos(), End: ap.End(),
+						Message: fmt.Sprintf("%s is not among the probes this server's policy allows (%s)", n, strings.Join(p.AllowProbes, ", ")),
+						Hint:    "use a probe that matches the allow-list"})
+					break
+				}
+			}
+		}
+	}
+	if p.MaxAttachPoints > 0 && total > p.MaxAttachPoints && widest != nil {
+		vs = append(vs, Violation{Rule: "probes.max_attach_points", Pos: widest.Pos(), End: widest.End(),
+			Message: fmt.Sprintf("the program would attach %d probes, more than the %d this server's policy allows", total, p.MaxAttachPoints),
+			Hint:    "narrow the wildcards, or use one broader tracepoint (tracepoint:raw_syscalls:sys_enter) with a predicate"})
+	}
+	return vs
+}
+
+// alwaysAllowed are the probes that only drive a program (start, end,
+// timers): an allow-list of probes to trace does not have to name them.
+func alwaysAllowed(name string) bool {
+	return name == "BEGIN" || name == "END" || strings.HasPrefix(name, "interval:")
+}
+
+func orRaw(canonical, raw string) string {
+	if canonical == "" {
+		return raw
+	}
+	return canonical
+}
+
+// matchAny returns the first glob that matches name, or "".
+func matchAny(globs []string, name string) string {
+	for _, g := range globs {
+		if globMatch(g, name) {
+			return g
+		}
+	}
+	return ""
+}
+
+// globMatch matches bpftrace-style probe globs, where * may span ':' and '/'
+// (tracepoint:syscalls:* and uprobe:/usr/lib/*:malloc).
+func globMatch(pattern, name string) bool {
+	for {
+		i := strings.IndexByte(pattern, '*')
+		if i < 0 {
+			return pattern == name
+		}
+		if !strings.HasPrefix(name, pattern[:i]) {
+			return false
+		}
+		name, pattern = name[i:], pattern[i+1:]
+		if pattern == "" {
+			return true
+		}
+		for k := 0; k <= len(name); k++ {
+			if globMatch(pattern, name[k:]) {
+				return true
+			}
+		}
+		return false
+	}
+}
