@@ -1,0 +1,467 @@
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+)
+
+// Options configure a [Manager].
+type Options struct {
+	Binary *bpftrace.Binary
+	Store  *store.DB
+	Logger *slog.Logger // nil: discard
+	Limits Limits
+	// Env is the environment given to bpftrace. Nil means a minimal PATH
+	// plus every BPFTRACE_* variable of this process, so that an operator
+	// can tune bpftrace (BPFTRACE_STRLEN, BPFTRACE_PERF_RB_PAGES, ...)
+	// where the server is started.
+	Env []string
+	// Owner identifies this server in the store and in the environment of
+	// the bpftrace it starts. Empty means [bpftrace.SelfOwner].
+	Owner string
+}
+
+// Manager starts, watches and stops executions. It is safe for concurrent use.
+type Manager struct {
+	bin    *bpftrace.Binary
+	db     *store.DB
+	log    *slog.Logger
+	limits Limits
+	env    []string
+	owner  string
+
+	observer atomic.Pointer[func(id string, ended bool)]
+
+	mu       sync.Mutex
+	runs     map[string]*run // running or finishing in this process
+	unsaved  map[string]*store.Execution
+	storeErr error
+	reserved int // slots taken by starts still being checked
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// ErrClosed is returned for requests made after [Manager.Close].
+var ErrClosed = errors.New("the server is shutting down")
+
+// New returns a Manager. Call [Manager.Recover] once at start and
+// [Manager.Close] at the end.
+func New(o Options) (*Manager, error) {
+	if o.Binary == nil || o.Store == nil {
+		return nil, errors.New("runner: Binary and Store are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	owner := o.Owner
+	if owner == "" {
+		var err error
+		if owner, err = bpftrace.SelfOwner(); err != nil {
+			return nil, fmt.Errorf("identify this server: %w", err)
+		}
+	}
+	env := o.Env
+	if env == nil {
+		env = defaultEnv(os.Environ())
+	}
+	return &Manager{
+		bin:     o.Binary,
+		db:      o.Store,
+		log:     log,
+		limits:  o.Limits.withDefaults(),
+		env:     env,
+		owner:   owner,
+		runs:    map[string]*run{},
+		unsaved: map[string]*store.Execution{},
+	}, nil
+}
+
+func defaultEnv(environ []string) []string {
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "BPFTRACE_") && !strings.HasPrefix(kv, "BPFTRACE_MCP_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Observe sets a function called after new output of an execution is
+// stored and once more when it has ended. It is called from the goroutine
+// that writes the output, so it must return quickly (hand off, coalesce).
+func (m *Manager) Observe(f func(id string, ended bool)) { m.observer.Store(&f) }
+
+func (m *Manager) observe(id string, ended bool) {
+	if f := m.observer.Load(); f != nil {
+		(*f)(id, ended)
+	}
+}
+
+// Limits returns the limits in force.
+func (m *Manager) Limits() Limits { return m.limits }
+
+// Owner is this server's identity in the store.
+func (m *Manager) Owner() string { return m.owner }
+
+// Binary is the bpftrace this manager runs.
+func (m *Manager) Binary() *bpftrace.Binary { return m.bin }
+
+// Env is the environment bpftrace runs with.
+func (m *Manager) Env() []string { return slices.Clone(m.env) }
+
+// RecoverReport says what [Manager.Recover] cleaned up.
+type RecoverReport struct {
+	Killed      []bpftrace.Orphan // bpftrace processes left by a dead server
+	Interrupted []string          // executions marked failed/interrupted
+}
+
+// Recover cleans up after servers that died: it kills the bpftrace they
+// left running and marks their executions interrupted, keeping the output
+// they had stored. Executions of servers still alive are left alone, since
+// several servers may share one database.
+func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
+	var rep RecoverReport
+	killed, err := bpftrace.SweepOrphans()
+	rep.Killed = killed
+	for _, o := range killed {
+		m.log.Warn("killed bpftrace left by a server that died", "pid", o.Pid, "owner", o.Owner)
+	}
+	ids, err2 := m.db.MarkInterrupted(ctx, func(owner string) bool {
+		return owner == m.owner || bpftrace.OwnerAlive(owner)
+	}, "the server running this execution stopped before it ended; the output stored until then is kept")
+	rep.Interrupted = ids
+	err3 := m.db.Prune(ctx)
+	return rep, errors.Join(err, err2, err3)
+}
+
+// StartRequest asks for one execution.
+type StartRequest struct {
+	Program string
+	Timeout *time.Duration // nil: the default
+	Client  string         // who asked, for history and audit
+	// KeyArity, HistKind, ValueType and MapTypes describe the program's maps
+	// when the caller has parsed it, so that the output is decoded exactly
+	// (see output.Decoder).
+	KeyArity  map[string]int
+	HistKind  map[string]string
+	ValueType map[string]string
+	MapTypes  map[string]string
+	// Unsafe passes --unsafe; only a policy that allows it may set it.
+	Unsafe bool
+}
+
+// ProgramError is a program that bpftrace rejected; nothing was run.
+type ProgramError struct {
+	Diagnostics []bpftrace.Diagnostic
+	Status      bpftrace.ExitStatus
+	Other       []string
+	// Check is bpftrace's verdict, when it was bpftrace that refused.
+	Check *bpftrace.CheckResult
+}
+
+func (e *ProgramError) Error() string {
+	var b strings.Builder
+	b.WriteString("bpftrace rejected the program")
+	for _, d := range e.Diagnostics {
+		if d.Severity == bpftrace.SeverityWarning {
+			continue
+		}
+		b.WriteString("\n")
+		b.WriteString(d.String())
+		if d.Source != "" {
+			b.WriteString("\n    " + d.Source)
+		}
+	}
+	for _, o := range e.Other {
+		b.WriteString("\n" + o)
+	}
+	if e.Status.Signaled() {
+		b.WriteString("\nbpftrace crashed (" + e.Status.String() + ")")
+	}
+	return b.String()
+}
+
+// ResolveTimeout resolves a requested timeout against the limits: nil means
+// the default; anything outside [1s, MaxTimeout] is refused, never clamped.
+func (m *Manager) ResolveTimeout(t *time.Duration) (time.Duration, error) {
+	if t == nil {
+		return m.limits.DefaultTimeout, nil
+	}
+	if *t < time.Second || *t > m.limits.MaxTimeout {
+		return 0, timeoutError(*t, m.limits.MaxTimeout)
+	}
+	return *t, nil
+}
+
+// Check compiles a program with bpftrace without running it.
+func (m *Manager) Check(ctx context.Context, program string, unsafe bool) (*bpftrace.CheckResult, error) {
+	return m.bin.Check(ctx, program, bpftrace.RunOptions{Unsafe: unsafe}, m.Env())
+}
+
+// Start checks the program with bpftrace and, when bpftrace accepts it,
+// starts it and returns the new execution at once. A rejected program is a
+// *ProgramError and creates no execution; a refused limit is a *LimitError.
+func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution, error) {
+	if len(req.Program) > m.limits.MaxProgramBytes {
+		return nil, programSizeError(len(req.Program), m.limits.MaxProgramBytes)
+	}
+	if strings.TrimSpace(req.Program) == "" {
+		return nil, &ProgramError{Other: []string{"the program is empty: write at least one probe, e.g. BEGIN { printf(\"hello\\n\"); exit(); }"}}
+	}
+	timeout, err := m.ResolveTimeout(req.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.reserve(); err != nil {
+		return nil, err
+	}
+	reserved := true
+	defer func() {
+		if reserved {
+			m.release()
+		}
+	}()
+
+	chk, err := m.Check(ctx, req.Program, req.Unsafe)
+	if err != nil {
+		return nil, err
+	}
+	if !chk.OK() {
+		return nil, &ProgramError{Diagnostics: chk.Stderr.Diagnostics, Status: chk.Status, Other: chk.Stderr.Other, Check: chk}
+	}
+
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	opts, _ := json.Marshal(map[string]any{"timeout_seconds": timeout.Seconds(), "unsafe": req.Unsafe})
+	now := time.Now().UTC()
+	e := &store.Execution{
+		ID:        id,
+		Program:   req.Program,
+		Options:   string(opts),
+		Status:    StatusRunning,
+		StartedAt: now,
+		Owner:     m.owner,
+		Client:    req.Client,
+	}
+	if err := m.db.CreateExecution(ctx, e); err != nil {
+		return nil, fmt.Errorf("record execution: %w", err)
+	}
+	proc, err := m.bin.Start(m.bin.RunArgs(req.Program, bpftrace.RunOptions{Unsafe: req.Unsafe}),
+		bpftrace.StartOptions{Env: m.env, Owner: m.owner})
+	if err != nil {
+		msg := err.Error()
+		end := time.Now().UTC()
+		_ = m.db.UpdateExecution(context.WithoutCancel(ctx), id, store.ExecutionUpdate{
+			Status: ptr(StatusFailed), EndReason: ptr(EndError), ErrorMessage: &msg, EndedAt: &end,
+		})
+		return nil, fmt.Errorf("start bpftrace: %w", err)
+	}
+	r := newRun(m, e, proc, timeout, req)
+	m.mu.Lock()
+	m.reserved--
+	reserved = false
+	m.runs[id] = r
+	m.wg.Add(1)
+	m.mu.Unlock()
+	m.log.Info("execution started", "execution_id", id, "pid", proc.Pid, "timeout", timeout)
+	go func() {
+		defer m.wg.Done()
+		r.supervise()
+		m.mu.Lock()
+		delete(m.runs, id)
+		m.mu.Unlock()
+	}()
+	return e, nil
+}
+
+func (m *Manager) reserve() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if len(m.runs)+m.reserved >= m.limits.MaxConcurrent {
+		var ids []string
+		for id := range m.runs {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		if m.reserved > 0 {
+			ids = append(ids, fmt.Sprintf("%d being started", m.reserved))
+		}
+		return concurrencyError(m.limits.MaxConcurrent, ids)
+	}
+	m.reserved++
+	return nil
+}
+
+func (m *Manager) release() {
+	m.mu.Lock()
+	m.reserved--
+	m.mu.Unlock()
+}
+
+func (m *Manager) lookup(id string) *run {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.runs[id]
+}
+
+// Running returns the IDs of the executions this server is running.
+func (m *Manager) Running() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]string, 0, len(m.runs))
+	for id := range m.runs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// StopResult is the answer to a stop request.
+type StopResult struct {
+	Execution *store.Execution
+	// AlreadyEnded is set when the execution had ended before the request
+	// (or another request stopped it first).
+	AlreadyEnded bool
+}
+
+// ErrNotFound is returned for an execution ID the store does not know.
+var ErrNotFound = store.ErrNotFound
+
+// ErrNotOwned is returned when asked to stop an execution that another
+// server process runs.
+var ErrNotOwned = errors.New("execution is run by another server process")
+
+// Stop stops an execution gracefully and waits until it has ended and its
+// maps are stored. Stopping an execution that has ended is not an error:
+// the result says so.
+func (m *Manager) Stop(ctx context.Context, id string) (*StopResult, error) {
+	if r := m.lookup(id); r != nil {
+		first := r.requestStop(EndStopped)
+		select {
+		case <-r.finished:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for execution %s to stop: %w", id, context.Cause(ctx))
+		}
+		e, err := m.find(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return &StopResult{Execution: e, AlreadyEnded: !first}, nil
+	}
+	e, err := m.find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == StatusRunning {
+		if e.Owner != m.owner && bpftrace.OwnerAlive(e.Owner) {
+			return nil, fmt.Errorf("%w (owner %s): stop it through the server that started it", ErrNotOwned, e.Owner)
+		}
+	}
+	return &StopResult{Execution: e, AlreadyEnded: true}, nil
+}
+
+func (m *Manager) find(ctx context.Context, id string) (*store.Execution, error) {
+	e, err := m.db.FindExecution(ctx, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("execution %q: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("read execution %s: %w", id, err)
+	}
+	// The end of a run whose final update could not be stored (a full
+	// disk) is known here only; the store still says running.
+	m.mu.Lock()
+	u, ok := m.unsaved[id]
+	m.mu.Unlock()
+	if ok && e.Status == StatusRunning {
+		return u, nil
+	}
+	return e, nil
+}
+
+// keepUnsaved remembers the final state of an execution that could not be
+// stored, so that this server still answers for it correctly.
+func (m *Manager) keepUnsaved(e *store.Execution) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.unsaved[e.ID] = e
+}
+
+// StoreError is the last error writing to the store, or nil: the server
+// keeps running and says so (system_info) when its disk is full or
+// read-only.
+func (m *Manager) StoreError() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.storeErr
+}
+
+func (m *Manager) setStoreError(err error) {
+	m.mu.Lock()
+	m.storeErr = err
+	m.mu.Unlock()
+}
+
+// Close stops every running execution gracefully (their maps are kept and
+// they end as interrupted) and waits for them, at most until ctx ends, when
+// what is left is killed.
+func (m *Manager) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	runs := make([]*run, 0, len(m.runs))
+	for _, r := range m.runs {
+		runs = append(runs, r)
+	}
+	m.mu.Unlock()
+	for _, r := range runs {
+		r.requestStop(EndInterrupted)
+	}
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, r := range runs {
+			_ = r.proc.Kill()
+		}
+		<-done
+		return fmt.Errorf("stop executions: %w", context.Cause(ctx))
+	}
+}
+
+// newID returns a short random execution ID: 10 characters of lowercase
+// base32, easy for an assistant to copy and unique enough for a history of
+// millions (and checked by the store's primary key).
+func newID() (string, error) {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate execution id: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:]), nil
+}
+
+func ptr[T any](v T) *T { return &v }

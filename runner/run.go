@@ -1,0 +1,489 @@
+package runner
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/headtail"
+	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+)
+
+// Tuning of the output path. Lines are committed in batches: one SQLite
+// transaction per line could not keep up with bpftrace's ~100k lines/s.
+const (
+	flushInterval   = 50 * time.Millisecond // longest a line waits before it is readable
+	flushLines      = 4096                  // a batch this large is written at once
+	maxPendingBytes = 4 << 20               // past this the reader waits for the writer
+	// mapReserve is stored output kept beyond MaxOutputBytes for map text, so
+	// that a run which flooded printf still shows its aggregations.
+	mapReserve = 4 << 20
+	// maxStderr bounds the stderr kept for diagnostics.
+	maxStderr = 64 << 10
+)
+
+// run is one execution started by this server.
+type run struct {
+	m       *Manager
+	id      string
+	started time.Time
+	proc    *bpftrace.Process
+	timeout time.Duration
+	dec     *output.Decoder
+
+	stopOnce sync.Once
+	stopCh   chan string   // the end reason asked for
+	finished chan struct{} // closed when the execution is final in the store
+
+	mu        sync.Mutex
+	committed int64         // lines readable in the store
+	changed   chan struct{} // closed and replaced at every commit and at the end
+	probes    int
+	lost      int64
+	helperErr int64
+	storeErr  error
+	exiting   bool            // bpftrace printed the blank lines that begin its exit
+	messages  headtail.Buffer // plain-text lines bpftrace printed on stdout
+
+	sink sink
+}
+
+func newRun(m *Manager, e *store.Execution, proc *bpftrace.Process, timeout time.Duration, req StartRequest) *run {
+	r := &run{
+		m:        m,
+		id:       e.ID,
+		started:  e.StartedAt,
+		proc:     proc,
+		timeout:  timeout,
+		dec:      &output.Decoder{KeyArity: req.KeyArity, HistKind: req.HistKind, ValueType: req.ValueType, Maps: req.MapTypes},
+		stopCh:   make(chan string, 1),
+		finished: make(chan struct{}),
+		changed:  make(chan struct{}),
+		probes:   -1,
+	}
+	r.sink.init(m.limits.MaxOutputBytes)
+	r.messages.Max = maxStderr
+	return r
+}
+
+// requestStop asks the run to stop for reason; it reports whether this was
+// the first request.
+func (r *run) requestStop(reason string) bool {
+	first := false
+	r.stopOnce.Do(func() {
+		first = true
+		r.stopCh <- reason
+	})
+	return first
+}
+
+// wait returns a channel closed at the next commit or at the end.
+func (r *run) wait() (<-chan struct{}, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed, r.committed
+}
+
+func (r *run) notify(committed int64) {
+	r.mu.Lock()
+	r.committed = committed
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// supervise owns the process from start to the final store update.
+func (r *run) supervise() {
+	defer close(r.finished)
+	ctx := context.Background()
+
+	exited := make(chan bpftrace.ExitStatus, 1)
+	var waitErr error
+	stdoutDone := make(chan struct{})
+	stderrDone := make(chan string, 1)
+	writerDone := make(chan struct{})
+	var maps []*output.Map
+
+	go func() {
+		st, err := r.proc.Wait()
+		waitErr = err
+		exited <- st
+	}()
+	go func() {
+		maps = r.readStdout()
+		r.sink.close()
+		close(stdoutDone)
+	}()
+	go func() { stderrDone <- r.readStderr() }()
+	go func() { r.writeLoop(ctx); close(writerDone) }()
+
+	timer := time.NewTimer(r.timeout)
+	defer timer.Stop()
+	var reason string
+	var st bpftrace.ExitStatus
+	killed := false
+	select {
+	case st = <-exited:
+	case <-timer.C:
+		reason = EndTimeout
+	case reason = <-r.stopCh:
+	}
+	if reason != "" {
+		killed, st = r.interrupt(exited)
+	}
+	<-stdoutDone
+	stderr := <-stderrDone
+	<-writerDone
+	r.proc.Stdout.Close()
+	r.proc.Stderr.Close()
+	r.finish(ctx, reason, st, waitErr, killed, stderr, maps)
+}
+
+// interrupt stops the process the way Ctrl-C does, so that END probes run
+// and the maps are printed, and kills it if it has not exited when the grace
+// period is over. Teardown costs about 50 ms per attached tracepoint here.
+//
+// bpftrace 0.17 can lose a SIGINT that arrives while it starts (and, rarely,
+// one that arrives while it runs): it then runs on, asleep in epoll_wait. So
+// the signal is sent again, but only while bpftrace is idle like that and has
+// not begun its exit sequence, never while it tears down or prints maps.
+func (r *run) interrupt(exited <-chan bpftrace.ExitStatus) (killed bool, st bpftrace.ExitStatus) {
+	grace := r.grace()
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	check := time.NewTicker(500 * time.Millisecond)
+	defer check.Stop()
+	send := func() {
+		if err := r.proc.Interrupt(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			r.m.log.Warn("interrupt bpftrace", "execution_id", r.id, "err", err)
+		}
+	}
+	send()
+	idleTicks := 0
+	for {
+		select {
+		case st = <-exited:
+			return false, st
+		case <-check.C:
+			if r.isExiting() || !r.proc.Idle() {
+				idleTicks = 0
+				continue
+			}
+			// Idle at two checks in a row: the signal was lost.
+			if idleTicks++; idleTicks >= 2 {
+				r.m.log.Info("bpftrace missed SIGINT; sending it again", "execution_id", r.id)
+				send()
+				idleTicks = 0
+			}
+		case <-deadline.C:
+			r.m.log.Warn("bpftrace did not exit after SIGINT; killing it", "execution_id", r.id, "grace", grace)
+			_ = r.proc.Kill()
+			return true, <-exited
+		}
+	}
+}
+
+func (r *run) isExiting() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exiting
+}
+
+// grace is how long to wait after SIGINT for the maps: a base for exit
+// processing plus the measured per-probe detach cost, with a margin.
+func (r *run) grace() time.Duration {
+	r.mu.Lock()
+	n := r.probes
+	r.mu.Unlock()
+	if n < 1 {
+		n = 1
+	}
+	g := 3*time.Second + time.Duration(n)*75*time.Millisecond
+	return min(g, 120*time.Second)
+}
+
+// readStdout decodes the JSON stream until EOF and feeds the text to the
+// sink. It returns the final aggregations.
+func (r *run) readStdout() []*output.Map {
+	br := bufio.NewReaderSize(r.proc.Stdout, 256<<10)
+	sp := splitter{maxLine: r.m.limits.MaxLineBytes, emit: r.sink.add}
+	var (
+		maps     []*output.Map
+		index    = map[string]int{}
+		blanks   int // blank lines held back: written before the next text, dropped at the end
+		longLine []byte
+	)
+	text := func(t string, mapText bool) {
+		for ; blanks > 0; blanks-- {
+			sp.write("\n", true)
+		}
+		sp.write(t, mapText)
+	}
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			longLine = append(longLine, chunk...)
+			continue
+		}
+		line := chunk
+		if longLine != nil {
+			line = append(longLine, chunk...)
+			longLine = nil
+		}
+		line = bytes.TrimSuffix(line, []byte{'\n'})
+		if len(line) > 0 || err == nil {
+			ev, derr := r.dec.Decode(line)
+			switch {
+			case derr != nil:
+				// In JSON mode all program output is JSON; a plain line is
+				// bpftrace speaking ("No probes to attach" goes to stdout
+				// in 0.17). It belongs with the diagnostics, not the output.
+				r.mu.Lock()
+				r.messages.Write(append(line, '\n'))
+				r.mu.Unlock()
+			case ev.Kind == output.KindBlank:
+				// bpftrace prints two blank lines before the exit-time map
+				// dump, maps or not. They separate the dump from the
+				// program's own output when maps follow; trailing ones
+				// would only be noise.
+				blanks++
+				r.mu.Lock()
+				r.exiting = true
+				r.mu.Unlock()
+				if blanks == 2 {
+					// The maps of the dump replace what print() showed.
+					maps, index = nil, map[string]int{}
+				}
+			case ev.Kind == output.KindText:
+				text(ev.Text, false)
+			case ev.Kind == output.KindMap:
+				text(ev.Text, true)
+				if ev.Map != nil {
+					if i, ok := index[ev.Map.Name]; ok {
+						maps[i] = ev.Map
+					} else {
+						index[ev.Map.Name] = len(maps)
+						maps = append(maps, ev.Map)
+					}
+				}
+			case ev.Kind == output.KindAttachedProbes:
+				r.mu.Lock()
+				r.probes = ev.Probes
+				r.mu.Unlock()
+			case ev.Kind == output.KindLostEvents:
+				r.mu.Lock()
+				r.lost += int64(ev.Lost)
+				r.mu.Unlock()
+			case ev.Kind == output.KindHelperError:
+				r.mu.Lock()
+				r.helperErr++
+				r.mu.Unlock()
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				r.m.log.Warn("read bpftrace output", "execution_id", r.id, "err", err)
+			}
+			break
+		}
+	}
+	sp.flush()
+	return maps
+}
+
+// readStderr keeps bpftrace's stderr (bounded, harmless noise removed) and
+// picks up the 0.24+ attach notice, which is printed there.
+func (r *run) readStderr() string {
+	ht := &headtail.Buffer{Max: maxStderr}
+	sc := bufio.NewScanner(r.proc.Stderr)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if n, ok := bpftrace.AttachNotice(line); ok {
+			r.mu.Lock()
+			r.probes = n
+			r.mu.Unlock()
+			continue
+		}
+		ht.Write([]byte(line + "\n"))
+	}
+	// Drain what a too-long line left, so bpftrace never blocks on stderr.
+	_, _ = io.Copy(io.Discard, r.proc.Stderr)
+	return bpftrace.FilterStderr(ht.String())
+}
+
+// writeLoop commits batches of lines to the store until the sink is closed
+// and empty.
+func (r *run) writeLoop(ctx context.Context) {
+	for {
+		batch, first, counters, ok := r.sink.take(flushInterval)
+		if len(batch) > 0 {
+			r.mu.Lock()
+			failed := r.storeErr != nil
+			r.mu.Unlock()
+			if !failed {
+				if err := r.m.db.AppendOutput(ctx, r.id, first, batch, counters); err != nil {
+					r.m.log.Error("store output", "execution_id", r.id, "err", err)
+					r.m.setStoreError(err)
+					r.mu.Lock()
+					r.storeErr = err
+					r.mu.Unlock()
+				} else {
+					r.notify(first + int64(len(batch)))
+					r.m.observe(r.id, false)
+				}
+			}
+			if failed || r.storeErrNow() {
+				r.sink.lost(batch)
+			}
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+func (r *run) storeErrNow() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.storeErr != nil
+}
+
+// finish records how the execution ended.
+func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus, waitErr error, killed bool, stderr string, maps []*output.Map) {
+	end := time.Now().UTC()
+	r.mu.Lock()
+	stderr = bpftrace.FilterStderr(r.messages.String()) + stderr
+	r.mu.Unlock()
+	parsed := bpftrace.ParseStderr(stderr)
+	status, endReason, msg := StatusCompleted, reason, ""
+	switch {
+	case waitErr != nil:
+		status, endReason, msg = StatusFailed, EndError, "waiting for bpftrace failed: "+waitErr.Error()
+	case reason != "":
+		if killed {
+			msg = fmt.Sprintf("bpftrace did not exit within %s of SIGINT and was killed; END did not run and the maps were lost", r.grace())
+		} else if st.Code != 0 || st.Signaled() {
+			// Stopped, but bpftrace reported a failure on the way out (an
+			// attach error that raced the stop, for example).
+			if s := parsed.Summary(); s != "" {
+				msg = s
+			}
+		}
+	case st.Code == 0 && !st.Signaled():
+		endReason = EndExit
+	default:
+		status, endReason = StatusFailed, EndError
+		msg = failureMessage(st, parsed)
+	}
+	r.mu.Lock()
+	storeErr := r.storeErr
+	probes, lost, helperErr := r.probes, r.lost, r.helperErr
+	r.mu.Unlock()
+	if storeErr != nil {
+		msg = strings.TrimSpace(msg + "\noutput could not be stored, lines after the failure were dropped: " + storeErr.Error())
+	}
+	var mapsJSON *string
+	if len(maps) > 0 {
+		if b, err := json.Marshal(maps); err == nil {
+			mapsJSON = ptr(string(b))
+		}
+	}
+	lines, bytesStored, dropped := r.sink.totals()
+	u := store.ExecutionUpdate{
+		Status:       &status,
+		EndReason:    &endReason,
+		ErrorMessage: &msg,
+		Diagnostics:  &stderr,
+		Maps:         mapsJSON,
+		EndedAt:      &end,
+		LostEvents:   &lost,
+		HelperErrors: &helperErr,
+		LinesTotal:   &lines,
+		LinesDropped: &dropped,
+		BytesStored:  &bytesStored,
+	}
+	if !st.Signaled() {
+		u.ExitCode = &st.Code
+	} else {
+		code := 128 + int(st.Signal)
+		u.ExitCode = &code
+	}
+	if probes >= 0 {
+		u.ProbesAttached = &probes
+	}
+	if err := r.m.db.UpdateExecution(ctx, r.id, u); err != nil {
+		r.m.log.Error("record end of execution", "execution_id", r.id, "err", err)
+		r.m.setStoreError(err)
+		if e, ferr := r.m.db.FindExecution(ctx, r.id); ferr == nil {
+			applyUpdate(e, u)
+			e.ErrorMessage = strings.TrimSpace(e.ErrorMessage + "\nthe end of this execution could not be stored: " + err.Error())
+			r.m.keepUnsaved(e)
+		}
+	}
+	r.notify(lines)
+	r.m.observe(r.id, true)
+	if err := r.m.db.Prune(ctx); err != nil {
+		r.m.log.Warn("apply history retention", "err", err)
+	}
+	r.m.log.Info("execution ended", "execution_id", r.id, "status", status, "end_reason", endReason,
+		"exit", st.String(), "lines", lines, "dropped", dropped, "lost_events", lost)
+}
+
+// failureMessage explains a bpftrace that exited on its own with a failure.
+func failureMessage(st bpftrace.ExitStatus, s bpftrace.Stderr) string {
+	summary := s.Summary()
+	switch {
+	case st.Signaled() && summary != "":
+		return fmt.Sprintf("bpftrace was %s: %s", st, summary)
+	case st.Signaled():
+		return fmt.Sprintf("bpftrace was %s", st)
+	case st.Code == 134:
+		return "bpftrace aborted (SIGABRT): " + summary
+	case summary != "":
+		return summary
+	default:
+		return fmt.Sprintf("bpftrace failed with %s and printed no error", st)
+	}
+}
+
+// applyUpdate applies a store update to an execution in memory.
+func applyUpdate(e *store.Execution, u store.ExecutionUpdate) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&e.Status, u.Status)
+	set(&e.EndReason, u.EndReason)
+	set(&e.ErrorMessage, u.ErrorMessage)
+	set(&e.Diagnostics, u.Diagnostics)
+	set(&e.Maps, u.Maps)
+	if u.EndedAt != nil {
+		e.EndedAt = u.EndedAt
+	}
+	if u.ExitCode != nil {
+		e.ExitCode = u.ExitCode
+	}
+	if u.ProbesAttached != nil {
+		e.ProbesAttached = *u.ProbesAttached
+	}
+	for _, p := range []struct {
+		dst *int64
+		v   *int64
+	}{{&e.LostEvents, u.LostEvents}, {&e.HelperErrors, u.HelperErrors}, {&e.LinesDropped, u.LinesDropped}} {
+		if p.v != nil {
+			*p.dst = *p.v
+		}
+	}
+}

@@ -1,0 +1,398 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
+	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+)
+
+// newManager starts a Manager on a fresh database with the real bpftrace.
+// It fails the test if any bpftrace it started is still running at the end.
+func newManager(t *testing.T, l Limits) (*Manager, *store.DB) {
+	t.Helper()
+	bin := testenv.Bpftrace(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Options{Binary: bin, Store: db, Limits: l})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if left := testenv.OwnProcesses(t, m.Owner()); len(left) > 0 {
+			t.Errorf("processes left running after Close: %v", left)
+		}
+		db.Close()
+	})
+	return m, db
+}
+
+func start(t *testing.T, m *Manager, program string, timeout time.Duration) string {
+	t.Helper()
+	e, err := m.Start(context.Background(), StartRequest{Program: program, Timeout: &timeout})
+	if err != nil {
+		t.Fatalf("Start(%q): %v", program, err)
+	}
+	return e.ID
+}
+
+// waitEnd long-polls until the execution has ended and returns its first page.
+func waitEnd(t *testing.T, m *Manager, id string) *Page {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		p, err := m.Result(context.Background(), id, Query{Offset: 1 << 40, Wait: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Execution.Status != StatusRunning {
+			p, err = m.Result(context.Background(), id, Query{Limit: 10000, MaxBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	}
+	t.Fatalf("execution %s did not end", id)
+	return nil
+}
+
+func TestTimeoutKeepsMaps(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	id := start(t, m, `BEGIN { printf("started\n"); } interval:ms:100 { @ticks = count(); } END { printf("END ran\n"); }`, time.Second)
+	p := waitEnd(t, m, id)
+	e := p.Execution
+	if e.Status != StatusCompleted || e.EndReason != EndTimeout {
+		t.Fatalf("status = %s/%s (%s), want completed/timeout", e.Status, e.EndReason, e.ErrorMessage)
+	}
+	if !slices.Contains(p.Lines, "started") || !slices.Contains(p.Lines, "END ran") {
+		t.Errorf("output %q lacks the BEGIN and END lines", p.Lines)
+	}
+	if !slices.ContainsFunc(p.Lines, func(l string) bool { return strings.HasPrefix(l, "@ticks: ") }) {
+		t.Errorf("output %q lacks the map printed at exit", p.Lines)
+	}
+	if !strings.Contains(e.Maps, `"@ticks"`) {
+		t.Errorf("typed maps = %s, want @ticks", e.Maps)
+	}
+	if d := ExecutionDuration(e, time.Now()); d < time.Second || d > 10*time.Second {
+		t.Errorf("duration %s, want about 1s", d)
+	}
+	if e.ProbesAttached != 3 {
+		t.Errorf("probes attached = %d, want 3", e.ProbesAttached)
+	}
+}
+
+func TestProgramExit(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	id := start(t, m, `BEGIN { printf("héllo %d\n", 42); exit(); }`, 10*time.Second)
+	p := waitEnd(t, m, id)
+	if e := p.Execution; e.Status != StatusCompleted || e.EndReason != EndExit {
+		t.Fatalf("status = %s/%s, want completed/exit", e.Status, e.EndReason)
+	}
+	// The two blank lines bpftrace prints at exit are dropped when no map follows.
+	if want := []string{"héllo 42"}; !slices.Equal(p.Lines, want) {
+		t.Errorf("output = %q, want %q", p.Lines, want)
+	}
+}
+
+func TestInvalidProgramCreatesNothing(t *testing.T) {
+	m, db := newManager(t, Limits{})
+	_, err := m.Start(context.Background(), StartRequest{Program: "BEGIN {\n  printf(\"x\" }"})
+	var perr *ProgramError
+	if !errors.As(err, &perr) {
+		t.Fatalf("Start error = %v, want *ProgramError", err)
+	}
+	d := perr.Diagnostics[0]
+	if d.Line != 2 || d.Column != 14 || !strings.Contains(d.Message, "syntax error") {
+		t.Errorf("diagnostic = %+v, want a syntax error at 2:14", d)
+	}
+	if es, _ := db.ListExecutions(context.Background(), store.ExecutionFilter{}); len(es) != 0 {
+		t.Errorf("%d executions recorded for a rejected program", len(es))
+	}
+}
+
+func TestUnknownProviderAbortIsAnError(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	_, err := m.Start(context.Background(), StartRequest{Program: "foo:bar { }"})
+	var perr *ProgramError
+	if !errors.As(err, &perr) {
+		t.Fatalf("Start error = %v, want *ProgramError", err)
+	}
+	if !perr.Status.Signaled() && perr.Status.Code != 134 {
+		t.Errorf("status = %s, want bpftrace's SIGABRT", perr.Status)
+	}
+	if !strings.Contains(perr.Error(), "Invalid probe type") {
+		t.Errorf("error %q does not carry bpftrace's message", perr)
+	}
+}
+
+func TestUnknownIDAndPastEnd(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	if _, err := m.Result(context.Background(), "nosuchid", Query{}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Result(unknown) error = %v, want ErrNotFound", err)
+	}
+	if _, err := m.Stop(context.Background(), "nosuchid"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stop(unknown) error = %v, want ErrNotFound", err)
+	}
+	id := start(t, m, `BEGIN { printf("a\nb\nc\n"); exit(); }`, 10*time.Second)
+	waitEnd(t, m, id)
+	for _, tt := range []struct {
+		offset, limit int64
+		want          []string
+		more          bool
+	}{
+		{0, 2, []string{"a", "b"}, true},
+		{1, 0, []string{"b", "c"}, false},
+		{3, 10, nil, false},
+		{1000, 10, nil, false},
+	} {
+		p, err := m.Result(context.Background(), id, Query{Offset: tt.offset, Limit: tt.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(p.Lines, tt.want) || p.HasMore != tt.more || p.NextOffset != tt.offset+int64(len(tt.want)) {
+			t.Errorf("offset %d limit %d: lines %q more %v next %d; want %q more %v", tt.offset, tt.limit, p.Lines, p.HasMore, p.NextOffset, tt.want, tt.more)
+		}
+	}
+}
+
+func TestStopTwiceAndStopFinished(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	id := start(t, m, `interval:ms:50 { @n = count(); }`, time.Minute)
+	time.Sleep(700 * time.Millisecond)
+	type res struct {
+		r   *StopResult
+		err error
+	}
+	ch := make(chan res, 2)
+	for range 2 {
+		go func() {
+			r, err := m.Stop(context.Background(), id)
+			ch <- res{r, err}
+		}()
+	}
+	firsts := 0
+	for range 2 {
+		r := <-ch
+		if r.err != nil {
+			t.Fatalf("Stop: %v", r.err)
+		}
+		if e := r.r.Execution; e.Status != StatusCompleted || e.EndReason != EndStopped {
+			t.Errorf("after stop: %s/%s, want completed/stopped", e.Status, e.EndReason)
+		}
+		if !r.r.AlreadyEnded {
+			firsts++
+		}
+	}
+	if firsts != 1 {
+		t.Errorf("%d stops report they stopped the run, want exactly 1", firsts)
+	}
+	r, err := m.Stop(context.Background(), id)
+	if err != nil || !r.AlreadyEnded {
+		t.Errorf("Stop(finished) = %+v, %v; want AlreadyEnded", r, err)
+	}
+	p := waitEnd(t, m, id)
+	if !slices.ContainsFunc(p.Lines, func(l string) bool { return strings.HasPrefix(l, "@n: ") }) {
+		t.Errorf("stopped run's output %q lacks its map", p.Lines)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	m, _ := newManager(t, Limits{MaxConcurrent: 1, MaxTimeout: 30 * time.Second, MaxProgramBytes: 100})
+	var lerr *LimitError
+	for _, tt := range []struct {
+		name    string
+		req     StartRequest
+		limit   string
+		message string
+	}{
+		{"timeout too long", StartRequest{Program: "BEGIN{exit()}", Timeout: ptr(31 * time.Second)}, "timeout", "between 1 and 30 seconds"},
+		{"timeout zero", StartRequest{Program: "BEGIN{exit()}", Timeout: ptr(time.Duration(0))}, "timeout", "out of range"},
+		{"program too big", StartRequest{Program: "BEGIN{" + strings.Repeat(" ", 100) + "}"}, "program size", "more than the 100 allowed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := m.Start(context.Background(), tt.req)
+			if !errors.As(err, &lerr) || lerr.Limit != tt.limit || !strings.Contains(err.Error(), tt.message) {
+				t.Errorf("error = %v, want the %s limit saying %q", err, tt.limit, tt.message)
+			}
+		})
+	}
+	id := start(t, m, `interval:ms:100 { @n = count(); }`, 30*time.Second)
+	_, err := m.Start(context.Background(), StartRequest{Program: "BEGIN{exit()}"})
+	if !errors.As(err, &lerr) || lerr.Limit != "concurrent executions" || !strings.Contains(err.Error(), id) {
+		t.Errorf("second start error = %v, want the concurrency limit naming %s", err, id)
+	}
+	if _, err := m.Stop(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOutputCapCountsDropped(t *testing.T) {
+	m, _ := newManager(t, Limits{MaxOutputBytes: 4 << 10})
+	// 100 lines of 100 bytes per tick: the 4 KiB cap is passed at once.
+	id := start(t, m, `interval:ms:10 { @ticks = count(); unroll(100) { printf("%099d\n", 1); } } interval:ms:500 { exit(); }`, 10*time.Second)
+	p := waitEnd(t, m, id)
+	e := p.Execution
+	if e.LinesDropped == 0 {
+		t.Fatalf("no lines dropped past the cap: %+v", e)
+	}
+	if e.BytesStored > (4<<10)+mapReserve {
+		t.Errorf("stored %d bytes, cap is %d", e.BytesStored, 4<<10)
+	}
+	if !slices.ContainsFunc(p.Lines, func(l string) bool { return strings.HasPrefix(l, "@ticks: ") }) {
+		t.Errorf("the map was dropped with the flood: %q", p.Lines[max(0, len(p.Lines)-3):])
+	}
+}
+
+func TestLongPollReturnsOnOutput(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	id := start(t, m, `interval:ms:700 { printf("tick\n"); }`, 10*time.Second)
+	begin := time.Now()
+	p, err := m.Result(context.Background(), id, Query{Wait: 8 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Lines) == 0 || p.Lines[0] != "tick" {
+		t.Fatalf("lines = %q, want the first tick", p.Lines)
+	}
+	if took := time.Since(begin); took > 4*time.Second {
+		t.Errorf("long-poll took %s; it should answer as soon as output arrives", took)
+	}
+	if p.Execution.Status != StatusRunning {
+		t.Errorf("status %s, want running", p.Execution.Status)
+	}
+	if _, err := m.Stop(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseInterruptsAndKeepsMaps(t *testing.T) {
+	m, db := newManager(t, Limits{})
+	id := start(t, m, `interval:ms:50 { @n = count(); }`, time.Minute)
+	time.Sleep(500 * time.Millisecond)
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := db.FindExecution(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Status != StatusCompleted || e.EndReason != EndInterrupted || !strings.Contains(e.Maps, "@n") {
+		t.Errorf("after Close: %s/%s maps %s; want completed/interrupted with @n", e.Status, e.EndReason, e.Maps)
+	}
+	if _, err := m.Start(context.Background(), StartRequest{Program: "BEGIN{exit()}"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Start after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestFailureAfterStart(t *testing.T) {
+	m, _ := newManager(t, Limits{})
+	// -d accepts a missing binary's uprobe?  No: use a probe that compiles but
+	// cannot attach on any host: a watchpoint on address 0 with an invalid length.
+	id := start(t, m, `uprobe:/bin/true:nosuchfunction_xyz { printf("x\n"); }`, 10*time.Second)
+	p := waitEnd(t, m, id)
+	e := p.Execution
+	if e.Status != StatusFailed || e.EndReason != EndError || !strings.Contains(e.ErrorMessage, "No probes to attach") {
+		t.Errorf("status %s/%s message %q; want failed/error saying no probes attached", e.Status, e.EndReason, e.ErrorMessage)
+	}
+	if e.ExitCode == nil || *e.ExitCode != 1 {
+		t.Errorf("exit code %v, want 1", e.ExitCode)
+	}
+}
+
+// TestFloodTenMillionLines: a program that prints ten million lines in
+// about a second. Every line is accounted for (stored, dropped at the
+// output cap, or lost by the kernel and reported), the server's heap stays
+// small, and the map printed at the end survives the flood.
+func TestFloodTenMillionLines(t *testing.T) {
+	m, _ := newManager(t, Limits{MaxOutputBytes: 1 << 20})
+	var lines []string
+	for i := range 100 {
+		lines = append(lines, strconv.Itoa(i%10))
+	}
+	// 1000 ticks of 100 printf events of 100 lines each. The flood and its
+	// exit() come from the same interval probe, which fires on one CPU, so
+	// every printf event precedes the exit() in bpftrace's stream and none
+	// is discarded unreported when bpftrace stops reading.
+	prog := `interval:ms:1 {
+  if (@ticks < 1000) {
+    @ticks = @ticks + 1;
+    unroll(100) { printf("` + strings.Join(lines, `\n`) + `\n"); }
+  } else {
+    exit();
+  }
+}`
+	var peak uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}()
+	id := start(t, m, prog, 60*time.Second)
+	// get_result answers during the flood.
+	begin := time.Now()
+	if _, err := m.Result(context.Background(), id, Query{Offset: 5_000_000, Limit: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(begin); took > time.Second {
+		t.Errorf("get_result took %s during the flood", took)
+	}
+	p := waitEnd(t, m, id)
+	close(stop)
+	<-sampled
+	e := p.Execution
+	if e.Status != StatusCompleted || e.EndReason != EndExit {
+		t.Fatalf("flood ended %s/%s: %s", e.Status, e.EndReason, e.ErrorMessage)
+	}
+	const printed = 1000 * 100 * 100
+	// Besides the flood, the exit-time dump is stored (from the reserve):
+	// two blank lines and the map's line.
+	accounted := (e.LinesTotal - 3) + e.LinesDropped + e.LostEvents*100
+	t.Logf("printed %d lines: %d stored, %d dropped at the cap, %d lost in %d kernel-dropped events; heap peak %.1f MiB",
+		printed, e.LinesTotal, e.LinesDropped, e.LostEvents*100, e.LostEvents, float64(peak)/(1<<20))
+	// When the kernel drops events, some of them may be the exit() events
+	// of the ticks after the 1000th (one a millisecond until bpftrace reads
+	// one), which count as lost events but carry no lines.
+	if extra := accounted - printed; extra < 0 || extra%100 != 0 || extra/100 > e.LostEvents {
+		t.Errorf("printed %d lines, accounted for %d", printed, accounted)
+	}
+	if e.LinesDropped == 0 || e.BytesStored > 1<<20+mapReserve {
+		t.Errorf("the output cap did not apply: %d bytes stored, %d dropped", e.BytesStored, e.LinesDropped)
+	}
+	tail, err := m.Result(context.Background(), id, Query{Offset: e.LinesTotal - 3, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tail.Lines, []string{"", "", "@ticks: 1000"}) {
+		t.Errorf("last lines %q, want the exit-time map", tail.Lines)
+	}
+	if peak > 64<<20 {
+		t.Errorf("heap peaked at %.1f MiB while ingesting", float64(peak)/(1<<20))
+	}
+}
