@@ -1,0 +1,243 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
+	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
+)
+
+// Severity of a diagnostic.
+const (
+	Error   = "error"
+	Warning = "warning"
+	Info    = "info"
+)
+
+// Diagnostic is one finding about a program. Line and Column are 1-based;
+// EndColumn is exclusive (the column just after the construct) on Line.
+type Diagnostic struct {
+	Severity  string `json:"severity"`
+	Line      int    `json:"line,omitempty"`
+	Column    int    `json:"column,omitempty"`
+	EndColumn int    `json:"end_column,omitempty"`
+	Message   string `json:"message"`
+	Hint      string `json:"hint,omitempty"`
+	// Code classifies the finding for programs: "syntax", "unknown-provider",
+	// "version", "probe-unavailable", "probe-not-found", "too-many-probes",
+	// "unsafe", "field", "policy", "bpftrace".
+	Code string `json:"code"`
+	// Rule names the policy rule behind a "policy" finding.
+	Rule string `json:"rule,omitempty"`
+}
+
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if d.Line > 0 {
+		fmt.Fprintf(&b, "line %d, column %d: ", d.Line, d.Column)
+	}
+	b.WriteString(d.Severity + ": " + d.Message)
+	if d.Hint != "" {
+		b.WriteString("\n  hint: " + d.Hint)
+	}
+	return b.String()
+}
+
+// AttachPoint is one attach point of the program and what it expands to.
+type AttachPoint struct {
+	Raw       string   `json:"attach_point"`
+	Line      int      `json:"line"`
+	Column    int      `json:"column"`
+	Provider  string   `json:"provider"`
+	Count     int      `json:"count" jsonschema:"concrete probes it attaches to"`
+	Probes    []string `json:"probes,omitempty" jsonschema:"the concrete probes (at most 50 listed)"`
+	Available bool     `json:"available" jsonschema:"whether it can attach on this host"`
+}
+
+// maxListed bounds the expanded probes listed per attach point.
+const maxListed = 50
+
+// Result is the outcome of a validation.
+type Result struct {
+	Diagnostics  []Diagnostic  `json:"diagnostics"`
+	AttachPoints []AttachPoint `json:"attach_points"`
+	// ProbeCount is the number of probes bpftrace would attach.
+	ProbeCount int `json:"probe_count"`
+	// Compiled reports whether bpftrace's own compiler checked the program
+	// (it is skipped when the Go checks already found errors).
+	Compiled bool `json:"compiled"`
+	// Unsafe reports that the program uses an unsafe builtin the policy
+	// allows, so bpftrace must run with --unsafe.
+	Unsafe bool `json:"-"`
+	// Source is the program bpftrace runs: the input, with the target's
+	// predicate added when the run is confined to one.
+	Source string `json:"-"`
+	// Program is the parsed program (nil when nothing parsed).
+	Program *lang.Program `json:"-"`
+	// Maps describes the program's maps, for the output decoder.
+	Maps Maps `json:"-"`
+
+	expanded map[*lang.AttachPoint][]string
+}
+
+// Valid reports whether the program has no errors.
+func (r *Result) Valid() bool {
+	return !slices.ContainsFunc(r.Diagnostics, func(d Diagnostic) bool { return d.Severity == Error })
+}
+
+// Errors returns the error diagnostics.
+func (r *Result) Errors() []Diagnostic {
+	var errs []Diagnostic
+	for _, d := range r.Diagnostics {
+		if d.Severity == Error {
+			errs = append(errs, d)
+		}
+	}
+	return errs
+}
+
+func (r *Result) add(d Diagnostic) { r.Diagnostics = append(r.Diagnostics, d) }
+
+// Options configure a Validator.
+type Options struct {
+	Binary  *bpftrace.Binary
+	Catalog *catalog.Catalog
+	// Compiler runs bpftrace's compiler on a program without running it
+	// (runner.Manager does). Nil skips that stage.
+	Compiler Compiler
+	// Policy decides what may run; nil means [policy.Default].
+	Policy *policy.Policy
+	// MaxProbes is the most probes bpftrace itself attaches (0: its
+	// default limit, BPFTRACE_MAX_PROBES, of 512).
+	MaxProbes int
+}
+
+// Compiler compiles a program with bpftrace without running it.
+type Compiler interface {
+	Check(ctx context.Context, program string, unsafe bool) (*bpftrace.CheckResult, error)
+}
+
+// Validator checks programs. It is safe for concurrent use.
+type Validator struct {
+	o Options
+}
+
+// New returns a Validator.
+func New(o Options) *Validator {
+	if o.MaxProbes <= 0 {
+		o.MaxProbes = 512
+	}
+	if o.Policy == nil {
+		def := policy.Default()
+		o.Policy = &def
+	}
+	return &Validator{o: o}
+}
+
+// Static runs the checks that need no bpftrace process: parsing, attach
+// points against the probe index and this host, builtins, fields, and the
+// policy. scope, when not nil, confines the run to a target: the policy
+// checks it, and Result.Source is the program with its predicate added.
+func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope) *Result {
+	r := &Result{Diagnostics: []Diagnostic{}, AttachPoints: []AttachPoint{}, expanded: map[*lang.AttachPoint][]string{}, Source: src}
+	prog, err := lang.Parse("stdin", src)
+	r.Program = prog
+	if el, ok := err.(lang.ErrorList); ok {
+		for _, e := range el {
+			hint := e.Hint
+			if hint == "" {
+				hint = syntaxHint(e.Msg)
+			}
+			r.add(Diagnostic{Severity: Error, Line: e.Pos.Line, Column: e.Pos.Column, EndColumn: endColumn(e.Pos, e.End),
+				Message: e.Msg, Hint: hint, Code: "syntax"})
+		}
+	} else if err != nil {
+		r.add(Diagnostic{Severity: Error, Message: err.Error(), Code: "syntax"})
+	}
+	if prog == nil {
+		return r
+	}
+	if strings.TrimSpace(src) == "" || len(prog.Probes) == 0 && err == nil {
+		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Message: "the program has no probes",
+			Hint: `write at least one probe, e.g. BEGIN { printf("hello\n"); exit(); }`, Code: "syntax"})
+	}
+	v.checkVersionSyntax(r, prog)
+	if err != nil {
+		// What follows would be guesses about a program that is not what
+		// its author meant (an attach point swallowed a predicate, say);
+		// the policy refuses a program that does not parse anyway.
+		r.Maps = analyseMaps(prog)
+		return r
+	}
+	v.checkAttachPoints(ctx, r, prog)
+	v.checkCalls(r, prog)
+	v.checkFields(ctx, r, prog)
+	checkPositionals(r, prog)
+	v.checkPolicy(r, prog, scope)
+	r.Maps = analyseMaps(prog)
+	if r.Valid() && scope != nil {
+		scoped, err := policy.ApplyScope(src, prog, *scope)
+		if err != nil {
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: "scope.targets", Message: err.Error(),
+				Hint: "give exactly one of pid, comm or cgroup"})
+		} else {
+			r.Source = scoped
+		}
+	}
+	return r
+}
+
+// checkPolicy adds the policy's verdict.
+func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Scope) {
+	for _, vi := range v.o.Policy.Check(policy.Input{Program: prog, Expanded: r.expanded, Scope: scope}) {
+		r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
+			Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})
+	}
+	r.Unsafe = v.o.Policy.NeedsUnsafe(prog)
+}
+
+// Policy returns the policy in force.
+func (v *Validator) Policy() *policy.Policy { return v.o.Policy }
+
+// Full runs [Validator.Static] and then, when it found no errors,
+// bpftrace's compiler, whose diagnostics are added with hints.
+func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (*Result, error) {
+	r := v.Static(ctx, src, scope)
+	if !r.Valid() || v.o.Compiler == nil {
+		return r, nil
+	}
+	res, err := v.o.Compiler.Check(ctx, r.Source, r.Unsafe)
+	if err != nil {
+		return nil, fmt.Errorf("compile with bpftrace: %w", err)
+	}
+	r.Compiled = true
+	v.addCompilerDiagnostics(ctx, r, res)
+	return r, nil
+}
+
+func endColumn(from, to lang.Pos) int {
+	if to.Line == from.Line && to.Column > from.Column {
+		return to.Column
+	}
+	return 0
+}
+
+func at(n lang.Node) (line, col, end int) {
+	p, e := n.Pos(), n.End()
+	return p.Line, p.Column, endColumn(p, e)
+}
+
+// MaxProbes is the most probes a program may attach.
+func (v *Validator) MaxProbes() int { return v.o.MaxProbes }
+
+// AddCompilerDiagnostics adds what bpftrace's compiler reported about a
+// program (a run refused at start, for example) to r, with hints.
+func (v *Validator) AddCompilerDiagnostics(ctx context.Context, r *Result, res *bpftrace.CheckResult) {
+	r.Compiled = true
+	v.addCompilerDiagnostics(ctx, r, res)
+}
