@@ -1,0 +1,246 @@
+package mcpserver
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+)
+
+// minTokenLen is the shortest secret accepted: 16 characters is the least
+// that stands up to guessing over the network; `openssl rand -hex 32` gives 64.
+const minTokenLen = 16
+
+// Token is a bearer token a client presents and the name that stands for it
+// in logs, history and audit. The secret never leaves this type: it prints
+// and logs as its name.
+type Token struct {
+	name string
+	hash [sha256.Size]byte
+}
+
+// NewToken checks a name and a secret and returns the token. The name is
+// letters, digits and ._@- (up to 64); the secret at least 16 characters of
+// the bearer token alphabet (RFC 6750: letters, digits and -._~+/, then =).
+func NewToken(name, secret string) (Token, error) {
+	if err := checkTokenName(name); err != nil {
+		return Token{}, err
+	}
+	if err := checkTokenSecret(secret); err != nil {
+		return Token{}, fmt.Errorf("token %q: %w", name, err)
+	}
+	return Token{name: name, hash: sha256.Sum256([]byte(secret))}, nil
+}
+
+// Name is what identifies the token's holder.
+func (t Token) Name() string { return t.name }
+
+// String returns the name, so that printing a token never shows its secret.
+func (t Token) String() string { return "token " + t.name }
+
+// GoString is String, for %#v.
+func (t Token) GoString() string { return t.String() }
+
+// LogValue logs the name only.
+func (t Token) LogValue() slog.Value { return slog.StringValue(t.name) }
+
+func checkTokenName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("token name %q: want 1 to 64 characters", name)
+	}
+	for _, c := range name {
+		if !isNameChar(c) {
+			return fmt.Errorf("token name %q: %q is not allowed (letters, digits and ._@- are)", name, c)
+		}
+	}
+	return nil
+}
+
+func isNameChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._@-", c)
+}
+
+// checkTokenSecret says what is wrong with a secret without repeating it:
+// error messages end up in logs.
+func checkTokenSecret(s string) error {
+	if len(s) < minTokenLen {
+		return fmt.Errorf("the token is %d characters; use at least %d (generate one with `openssl rand -hex 32`)", len(s), minTokenLen)
+	}
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return errors.New("the token is only '=' signs")
+	}
+	for i, c := range body {
+		if !(isNameChar(c) && c != '@' || c == '~' || c == '+' || c == '/') {
+			return fmt.Errorf("the token has a character that cannot appear in a bearer token at position %d (allowed: letters, digits, -._~+/ and trailing =)", i+1)
+		}
+	}
+	return nil
+}
+
+// ParseTokens reads named tokens, one "name:token" a line. Blank lines and
+// lines starting with # are skipped. Names and tokens must be unique.
+// Errors name the line and never quote the token.
+func ParseTokens(r io.Reader) ([]Token, error) {
+	var (
+		toks    []Token
+		names   = map[string]int{}
+		secrets = map[[sha256.Size]byte]int{}
+	)
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, secret, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("line %d: want name:token", n)
+		}
+		t, err := NewToken(strings.TrimSpace(name), strings.TrimSpace(secret))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		if prev, dup := names[t.name]; dup {
+			return nil, fmt.Errorf("line %d: name %q is already used on line %d", n, t.name, prev)
+		}
+		if prev, dup := secrets[t.hash]; dup {
+			return nil, fmt.Errorf("line %d: the same token as on line %d; give each client its own", n, prev)
+		}
+		names[t.name], secrets[t.hash] = n, n
+		toks = append(toks, t)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read tokens: %w", err)
+	}
+	return toks, nil
+}
+
+// ReadTokenFile reads a tokens file (see [ParseTokens]). It refuses a file
+// that anyone but its owner may read or write: the tokens are passwords.
+func ReadTokenFile(path string) ([]Token, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open tokens file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat tokens file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("tokens file %s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("tokens file %s has mode %04o: others than its owner may read it; run `chmod 600 %s`", path, perm, path)
+	}
+	toks, err := ParseTokens(f)
+	if err != nil {
+		return nil, fmt.Errorf("tokens file %s: %w", path, err)
+	}
+	if len(toks) == 0 {
+		return nil, fmt.Errorf("tokens file %s has no tokens: add lines of name:token", path)
+	}
+	return toks, nil
+}
+
+// tokenSet matches presented tokens against the configured ones.
+type tokenSet []Token
+
+// match returns the token whose secret is presented. It compares SHA-256
+// digests, so that the time taken says nothing about the length of a
+// secret, and compares with every token, so that it says nothing about
+// which one (nearly) matched either.
+func (ts tokenSet) match(presented string) (Token, bool) {
+	h := sha256.Sum256([]byte(presented))
+	found := -1
+	for i := range ts {
+		eq := subtle.ConstantTimeCompare(h[:], ts[i].hash[:])
+		found = subtle.ConstantTimeSelect(eq, i, found)
+	}
+	if found < 0 {
+		return Token{}, false
+	}
+	return ts[found], true
+}
+
+// errInvalidToken is what a client with a wrong token is told: nothing more.
+var errInvalidToken = fmt.Errorf("%w: the bearer token is not one this server accepts", auth.ErrInvalidToken)
+
+// requireToken rejects requests without one of the tokens with 401 and a
+// WWW-Authenticate challenge (RFC 6750). A request that passes carries the
+// token's name as the SDK's TokenInfo.UserID: the SDK then refuses a
+// session to anyone but the token that opened it, and tools read it to name
+// the client.
+func requireToken(ts tokenSet, log *slog.Logger) func(http.Handler) http.Handler {
+	verify := func(_ context.Context, presented string, _ *http.Request) (*auth.TokenInfo, error) {
+		t, ok := ts.match(presented)
+		if !ok {
+			return nil, errInvalidToken
+		}
+		return &auth.TokenInfo{UserID: t.name}, nil
+	}
+	check := auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{
+		// Static tokens do not expire; rotate them by editing the file
+		// and restarting.
+		AllowMissingExpiration: true,
+	})
+	rejected := &rejectLog{log: log, every: 10 * time.Second}
+	return func(next http.Handler) http.Handler {
+		// The SDK only sets a challenge for OAuth metadata; ours is set
+		// before it runs and taken back when the token passed.
+		pass := check(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Del("WWW-Authenticate")
+			if ti := auth.TokenInfoFromContext(r.Context()); ti != nil {
+				setRequestToken(r.Context(), ti.UserID)
+			}
+			next.ServeHTTP(w, r)
+		}))
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			challenge := `Bearer realm="bpftrace-mcp"`
+			if r.Header.Get("Authorization") != "" {
+				challenge += `, error="invalid_token"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
+			sw := &statusWriter{ResponseWriter: w}
+			pass.ServeHTTP(sw, r)
+			if sw.status == http.StatusUnauthorized {
+				rejected.note(r)
+			}
+		})
+	}
+}
+
+// rejectLog logs rejected requests at most once per period, with a count:
+// anyone who can reach the port can make them, and each log record also
+// goes to every client that asked for log messages.
+type rejectLog struct {
+	log   *slog.Logger
+	every time.Duration
+
+	mu     sync.Mutex
+	last   time.Time
+	missed int
+}
+
+func (l *rejectLog) note(r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now := time.Now(); now.Sub(l.last) >= l.every {
+		l.log.Warn("rejected HTTP requests without a valid bearer token", "remote", r.RemoteAddr, "count", l.missed+1)
+		l.last, l.missed = now, 0
+		return
+	}
+	l.missed++
+}

@@ -1,0 +1,82 @@
+package mcpserver
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// LogBridge is a slog.Handler that writes to a base handler and also sends
+// each record, as an MCP log message, to every session that set a log level.
+// Those are server events (an execution started, ended, was killed), never
+// trace output. It exists before the MCP server does, so that the packages
+// built first can log through it; [New] attaches it.
+type LogBridge struct {
+	base  slog.Handler
+	srv   *atomic.Pointer[mcp.Server]
+	attrs []slog.Attr
+}
+
+// NewLogBridge returns a bridge over base (where the log goes anyway: stderr).
+func NewLogBridge(base slog.Handler) *LogBridge {
+	return &LogBridge{base: base, srv: new(atomic.Pointer[mcp.Server])}
+}
+
+func (b *LogBridge) attach(s *mcp.Server) { b.srv.Store(s) }
+
+// Enabled reports whether the base handler wants the record; clients get
+// what the operator's level lets through, filtered again by their own level.
+func (b *LogBridge) Enabled(ctx context.Context, l slog.Level) bool { return b.base.Enabled(ctx, l) }
+
+func (b *LogBridge) Handle(ctx context.Context, r slog.Record) error {
+	err := b.base.Handle(ctx, r)
+	// Audit records name other clients (and their tokens' names): they are
+	// for the operator's log, not for every session.
+	if s := b.srv.Load(); s != nil && r.Level >= slog.LevelInfo && r.Message != "audit" {
+		data := map[string]any{"msg": r.Message}
+		for _, a := range b.attrs {
+			data[a.Key] = a.Value.Any()
+		}
+		r.Attrs(func(a slog.Attr) bool {
+			data[a.Key] = a.Value.Resolve().Any()
+			return true
+		})
+		// An error value marshals as {}; send its text.
+		for k, v := range data {
+			if e, ok := v.(error); ok {
+				data[k] = e.Error()
+			}
+		}
+		params := &mcp.LoggingMessageParams{Logger: "bpftrace-mcp", Level: mcpLevel(r.Level), Data: data}
+		for ss := range s.Sessions() {
+			// Log checks the session's level and sends nothing to a session
+			// that set none.
+			_ = ss.Log(context.WithoutCancel(ctx), params)
+		}
+	}
+	return err
+}
+
+func (b *LogBridge) WithAttrs(as []slog.Attr) slog.Handler {
+	return &LogBridge{base: b.base.WithAttrs(as), srv: b.srv, attrs: append(append([]slog.Attr(nil), b.attrs...), as...)}
+}
+
+// WithGroup is passed to the base handler; MCP log data stays flat.
+func (b *LogBridge) WithGroup(name string) slog.Handler {
+	return &LogBridge{base: b.base.WithGroup(name), srv: b.srv, attrs: b.attrs}
+}
+
+func mcpLevel(l slog.Level) mcp.LoggingLevel {
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warning"
+	case l >= slog.LevelInfo:
+		return "info"
+	default:
+		return "debug"
+	}
+}
