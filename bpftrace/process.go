@@ -68,12 +68,10 @@ func (s ExitStatus) String() string {
 // forked exits; Go only ends threads whose goroutine exits while locked to
 // them, which this package never does.)
 func (b *Binary) Start(args []string, o StartOptions) (*Process, error) {
-	outR, outW, err := os.Pipe()
+	outR, outW, err := blockingPipe()
 	if err != nil {
 		return nil, fmt.Errorf("create stdout pipe: %w", err)
 	}
-	// A smaller pipe still works; the size is an optimisation only.
-	_, _ = unix.FcntlInt(outR.Fd(), unix.F_SETPIPE_SZ, pipeSize)
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
@@ -98,6 +96,22 @@ func (b *Binary) Start(args []string, o StartOptions) (*Process, error) {
 		return nil, fmt.Errorf("start %s: %w", b.Path, err)
 	}
 	return &Process{Pid: cmd.Process.Pid, Stdout: outR, Stderr: errR, cmd: cmd, sudo: b.Sudo}, nil
+}
+
+// blockingPipe returns a pipe whose read end is read with plain blocking
+// read(2) calls rather than through Go's netpoller. bpftrace writes each
+// line with its own write(); on a pollable pipe every one of those writes
+// wakes the netpoller (about 100,000 times a second under load), which cost
+// several times the CPU of decoding and storing the lines. The caller reads
+// it from one goroutine until EOF and only then closes it.
+func blockingPipe() (r, w *os.File, err error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, nil, err
+	}
+	// A smaller pipe still works; the size is an optimisation only.
+	_, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
+	return os.NewFile(uintptr(fds[0]), "bpftrace-stdout"), os.NewFile(uintptr(fds[1]), "bpftrace-stdout-w"), nil
 }
 
 // Interrupt sends SIGINT to the process group: bpftrace runs its END probes,

@@ -350,6 +350,7 @@ func (s *Server) result(ctx context.Context, req *mcp.CallToolRequest, in getRes
 		out.EndedAt = e.EndedAt.UTC().Format(time.RFC3339Nano)
 	}
 	if e.ProbesAttached > 0 || e.Status != runner.StatusRunning {
+		// While running, 0 means bpftrace has not said yet.
 		n := e.ProbesAttached
 		out.ProbesAttached = &n
 	}
@@ -449,6 +450,11 @@ func clientName(req *mcp.CallToolRequest) string {
 	var name string
 	if p := req.Session.InitializeParams(); p != nil && p.ClientInfo != nil {
 		name = strings.TrimSpace(p.ClientInfo.Name + " " + p.ClientInfo.Version)
+	}
+	// Over HTTP a session has an id, which tells two clients of the same
+	// name apart in the audit log; over stdio the process is the session.
+	if id := req.Session.ID(); id != "" {
+		name = strings.TrimSpace(name + " (session " + id + ")")
 	}
 	if req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
 		name = strings.TrimSpace(name + " (token " + req.Extra.TokenInfo.UserID + ")")

@@ -185,7 +185,7 @@ func TestHTTPTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "test 1 (token ops-laptop)"; page.Execution.Client != want {
+	if want := "test 1 (session " + cs.ID() + ") (token ops-laptop)"; page.Execution.Client != want {
 		t.Errorf("client recorded as %q, want %q", page.Execution.Client, want)
 	}
 	comp, err := cs.Complete(context.Background(), &mcp.CompleteParams{

@@ -70,6 +70,9 @@ func (m *Manager) Result(ctx context.Context, id string, q Query) (*Page, error)
 			return nil, err
 		}
 	}
+	if r := m.lookup(id); r != nil && e.Status == StatusRunning {
+		r.overlay(e)
+	}
 	lines, err := m.db.ReadOutput(ctx, id, q.Offset, q.Limit, q.MaxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read output of %s: %w", id, err)

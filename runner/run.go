@@ -22,9 +22,9 @@ import (
 // Tuning of the output path. Lines are committed in batches: one SQLite
 // transaction per line could not keep up with bpftrace's ~100k lines/s.
 const (
-	flushInterval   = 50 * time.Millisecond // longest a line waits before it is readable
-	flushLines      = 4096                  // a batch this large is written at once
-	maxPendingBytes = 4 << 20               // past this the reader waits for the writer
+	flushInterval   = 100 * time.Millisecond // longest a line waits before it is readable
+	flushLines      = 4096                   // a batch this large is written at once
+	maxPendingBytes = 4 << 20                // past this the reader waits for the writer
 	// mapReserve is stored output kept beyond MaxOutputBytes for map text, so
 	// that a run which flooded printf still shows its aggregations.
 	mapReserve = 4 << 20
@@ -85,6 +85,20 @@ func (r *run) requestStop(reason string) bool {
 		r.stopCh <- reason
 	})
 	return first
+}
+
+// overlay adds to a running execution read from the store what only this
+// process knows until the run ends: the attached probes and the events and
+// lines lost so far.
+func (r *run) overlay(e *store.Execution) {
+	r.mu.Lock()
+	if r.probes >= 0 {
+		e.ProbesAttached = r.probes
+	}
+	e.LostEvents, e.HelperErrors = r.lost, r.helperErr
+	r.mu.Unlock()
+	_, _, dropped := r.sink.totals()
+	e.LinesDropped = dropped
 }
 
 // wait returns a channel closed at the next commit or at the end.
@@ -215,7 +229,7 @@ func (r *run) grace() time.Duration {
 // readStdout decodes the JSON stream until EOF and feeds the text to the
 // sink. It returns the final aggregations.
 func (r *run) readStdout() []*output.Map {
-	br := bufio.NewReaderSize(r.proc.Stdout, 256<<10)
+	br := bufio.NewReaderSize(pacedReader{r.proc.Stdout}, 256<<10)
 	sp := splitter{maxLine: r.m.limits.MaxLineBytes, emit: r.sink.add}
 	var (
 		maps     []*output.Map
@@ -299,6 +313,26 @@ func (r *run) readStdout() []*output.Map {
 	}
 	sp.flush()
 	return maps
+}
+
+// pacedReader reads bpftrace's stdout in batches. bpftrace writes every
+// line with its own write(); a reader that woke for each would spend more
+// CPU on wakeups than on the lines (and take it from the traced system and
+// bpftrace). After a short read it waits a few milliseconds, so that the pipe
+// (1 MiB) collects the next lines; a full read is never delayed, so a
+// reader that falls behind catches up at full speed.
+type pacedReader struct{ f io.Reader }
+
+// pace is the wait after a short read: short enough that nobody sees the
+// delay, long enough that the wakeups cost little.
+const pace = 20 * time.Millisecond
+
+func (p pacedReader) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if err == nil && n < len(b)/8 {
+		time.Sleep(pace)
+	}
+	return n, err
 }
 
 // readStderr keeps bpftrace's stderr (bounded, harmless noise removed) and
