@@ -17,22 +17,13 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 // listArgs is the call both transports are timed with: a small filter, so
 // that the figure is the transport's round trip more than the catalog's work.
 var listArgs = map[string]any{"filter": "tracepoint:syscalls:sys_enter_openat*", "limit": 5}
-
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
 
 var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 
@@ -76,7 +67,7 @@ func startHTTPServer(t *testing.T, bin string) (url, token string) {
 
 func connectHTTP(ctx context.Context, url, token string, tr http.RoundTripper) (*mcp.ClientSession, error) {
 	return mcp.NewClient(&mcp.Implementation{Name: "bench", Version: "1"}, nil).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: url, HTTPClient: &http.Client{Transport: bearer{token, tr}}}, nil)
+		&mcp.StreamableClientTransport{Endpoint: url, HTTPClient: &http.Client{Transport: testenv.Bearer{Token: token, Base: tr}}}, nil)
 }
 
 func listProbes(ctx context.Context, cs *mcp.ClientSession) error {

@@ -33,24 +33,7 @@ import (
 type httpServer struct {
 	url  string
 	mgr  *runner.Manager
-	logs *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs *testenv.SyncBuffer
 }
 
 func serveHTTPTest(t *testing.T, o HTTPOptions) *httpServer {
@@ -61,7 +44,7 @@ func serveHTTPTest(t *testing.T, o HTTPOptions) *httpServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := new(syncBuffer)
+	logs := new(testenv.SyncBuffer)
 	bridge := NewLogBridge(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	log := slog.New(bridge)
 	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Logger: log})
@@ -97,22 +80,11 @@ func serveHTTPTest(t *testing.T, o HTTPOptions) *httpServer {
 }
 
 // bearer adds a token to every request.
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
-
 func httpClient(token string) *http.Client {
 	if token == "" {
 		return &http.Client{}
 	}
-	return &http.Client{Transport: bearer{token: token, base: http.DefaultTransport}}
+	return &http.Client{Transport: testenv.Bearer{Token: token, Base: http.DefaultTransport}}
 }
 
 func connectHTTP(t *testing.T, url, token string, o *mcp.ClientOptions) *mcp.ClientSession {

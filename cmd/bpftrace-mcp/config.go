@@ -73,64 +73,67 @@ func loadConfig(path string, c *config, set map[string]bool) error {
 		}
 		return fmt.Errorf("configuration %s: %w", path, err)
 	}
-	setInt := func(flag string, dst *int, v *int) {
-		if v != nil && !set[flag] {
-			*dst = *v
-		}
+	// A value from the file applies unless the flag was given.
+	fromFile := func(flag string) bool { return !set[flag] }
+	if fromFile("read-only") {
+		setPtr(&c.readOnly, fc.ReadOnly)
 	}
-	setInt64 := func(flag string, dst *int64, v *int64) {
-		if v != nil && !set[flag] {
-			*dst = *v
-		}
+	if fromFile("max-concurrent") {
+		setPtr(&c.limits.MaxConcurrent, fc.Limits.MaxConcurrent)
 	}
-	setSeconds := func(flag string, dst *time.Duration, v *int) {
-		if v != nil && !set[flag] {
-			*dst = time.Duration(*v) * time.Second
-		}
+	if fromFile("default-timeout") {
+		setSeconds(&c.limits.DefaultTimeout, fc.Limits.DefaultTimeoutSeconds)
 	}
-	if fc.ReadOnly != nil && !set["read-only"] {
-		c.readOnly = *fc.ReadOnly
+	if fromFile("max-timeout") {
+		setSeconds(&c.limits.MaxTimeout, fc.Limits.MaxTimeoutSeconds)
 	}
-	setInt("max-concurrent", &c.limits.MaxConcurrent, fc.Limits.MaxConcurrent)
-	setSeconds("default-timeout", &c.limits.DefaultTimeout, fc.Limits.DefaultTimeoutSeconds)
-	setSeconds("max-timeout", &c.limits.MaxTimeout, fc.Limits.MaxTimeoutSeconds)
-	setInt64("max-output-bytes", &c.limits.MaxOutputBytes, fc.Limits.MaxOutputBytes)
-	setInt("max-program-bytes", &c.limits.MaxProgramBytes, fc.Limits.MaxProgramBytes)
-	setInt("retain-executions", &c.retain.MaxExecutions, fc.Retention.Executions)
-	setInt64("retain-bytes", &c.retain.MaxOutputBytes, fc.Retention.OutputBytes)
+	if fromFile("max-output-bytes") {
+		setPtr(&c.limits.MaxOutputBytes, fc.Limits.MaxOutputBytes)
+	}
+	if fromFile("max-program-bytes") {
+		setPtr(&c.limits.MaxProgramBytes, fc.Limits.MaxProgramBytes)
+	}
+	if fromFile("retain-executions") {
+		setPtr(&c.retain.MaxExecutions, fc.Retention.Executions)
+	}
+	if fromFile("retain-bytes") {
+		setPtr(&c.retain.MaxOutputBytes, fc.Retention.OutputBytes)
+	}
 
+	// The policy has no flags: the file is its only source.
 	p := &c.policy
-	if fc.Probes.Providers != nil {
-		p.Providers = fc.Probes.Providers
-	}
-	if fc.Probes.Allow != nil {
-		p.AllowProbes = fc.Probes.Allow
-	}
-	if fc.Probes.Deny != nil {
-		p.DenyProbes = fc.Probes.Deny
-	}
-	if fc.Probes.MaxAttachPoints != nil {
-		p.MaxAttachPoints = *fc.Probes.MaxAttachPoints
-	}
-	if fc.Builtins.Deny != nil {
-		p.DenyCalls = fc.Builtins.Deny
-	}
-	if fc.Cat.Paths != nil {
-		p.CatPaths = fc.Cat.Paths
-	}
-	if fc.Preprocessor.Include != nil {
-		p.AllowIncludes = *fc.Preprocessor.Include
-	}
-	if fc.Scope.Require != nil {
-		p.RequireScope = *fc.Scope.Require
-	}
-	if fc.Scope.Comms != nil {
-		p.ScopeComms = fc.Scope.Comms
-	}
-	if fc.Scope.Cgroups != nil {
-		p.ScopeCgroups = fc.Scope.Cgroups
-	}
+	setList(&p.Providers, fc.Probes.Providers)
+	setList(&p.AllowProbes, fc.Probes.Allow)
+	setList(&p.DenyProbes, fc.Probes.Deny)
+	setPtr(&p.MaxAttachPoints, fc.Probes.MaxAttachPoints)
+	setList(&p.DenyCalls, fc.Builtins.Deny)
+	setList(&p.CatPaths, fc.Cat.Paths)
+	setPtr(&p.AllowIncludes, fc.Preprocessor.Include)
+	setPtr(&p.RequireScope, fc.Scope.Require)
+	setList(&p.ScopeComms, fc.Scope.Comms)
+	setList(&p.ScopeCgroups, fc.Scope.Cgroups)
 	return validatePolicy(p)
+}
+
+// setPtr sets *dst to *v when the file has the key (v is not nil).
+func setPtr[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// setList sets *dst to v when the file has the key: an empty list in the
+// file is a value ("deny = []" allows every builtin), an absent key is not.
+func setList(dst *[]string, v []string) {
+	if v != nil {
+		*dst = v
+	}
+}
+
+func setSeconds(dst *time.Duration, v *int) {
+	if v != nil {
+		*dst = time.Duration(*v) * time.Second
+	}
 }
 
 // validatePolicy refuses settings that cannot be what the administrator

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -31,23 +30,6 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // secret returns a fresh random token: tests never carry a fixed one.
 func secret(t *testing.T) string {
 	t.Helper()
@@ -74,7 +56,7 @@ func writeTokens(t *testing.T, content string, mode os.FileMode) string {
 type server struct {
 	url    string
 	db     string
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	stop   func() error // cancels run's context, as SIGTERM does, and waits for it
 }
 
@@ -84,7 +66,7 @@ func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	testenv.Bpftrace(t)
 	db := filepath.Join(t.TempDir(), "mcp.db")
-	stderr := new(syncBuffer)
+	stderr := new(testenv.SyncBuffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"--db", db}, args...), io.Discard, stderr) }()
@@ -159,17 +141,6 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
-type bearer struct {
-	token string
-	base  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.base.RoundTrip(r)
-}
-
 func connect(t *testing.T, url string, hc *http.Client) *mcp.ClientSession {
 	t.Helper()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "cmdtest", Version: "1"}, nil).Connect(context.Background(),
@@ -223,7 +194,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	srv := startServer(t, "--http", "127.0.0.1:0", "--tokens", path, "--log-level", "debug")
 
 	for _, tok := range []string{envTok, fileTok} {
-		cs := connect(t, srv.url, &http.Client{Transport: bearer{tok, http.DefaultTransport}})
+		cs := connect(t, srv.url, &http.Client{Transport: testenv.Bearer{Token: tok, Base: http.DefaultTransport}})
 		callTool(t, cs, "list_probes", map[string]any{"filter": "syscalls:*openat*", "limit": 3})
 		callTool(t, cs, "exec_program", map[string]any{"program": "BEGIN { exit(); }", "wait": true})
 		cs.Close()
@@ -357,7 +328,7 @@ func TestTLS(t *testing.T) {
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
 	defer tr.CloseIdleConnections()
-	cs := connect(t, srv.url, &http.Client{Transport: bearer{tok, tr}})
+	cs := connect(t, srv.url, &http.Client{Transport: testenv.Bearer{Token: tok, Base: tr}})
 	got := callTool(t, cs, "list_probes", map[string]any{"filter": "sched:*", "limit": 2})
 	if got["count"].(float64) < 2 {
 		t.Errorf("list_probes over TLS: %v", got)

@@ -286,3 +286,26 @@ func TestSampleConfig(t *testing.T) {
 		t.Errorf("sample configuration differs from the defaults (-defaults +sample):\n%s", diff)
 	}
 }
+
+// TestConfigOverrides: a key present in the file replaces the default,
+// even with an empty list (which widens the rule), an absent key does not,
+// and a flag given on the command line wins over the file.
+func TestConfigOverrides(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(cfg, []byte("[builtins]\ndeny = []\n[limits]\nmax_concurrent = 9\nmax_timeout_seconds = 60\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseFlags([]string{"--config", cfg, "--max-concurrent", "2"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.policy.DenyCalls) != 0 {
+		t.Errorf("deny = [] kept %v", c.policy.DenyCalls)
+	}
+	if c.policy.MaxAttachPoints != 100 || c.policy.CatPaths != nil {
+		t.Errorf("absent keys changed the policy: %+v", c.policy)
+	}
+	if c.limits.MaxConcurrent != 2 || c.limits.MaxTimeout != time.Minute {
+		t.Errorf("limits = %+v: want the flag's 2 concurrent and the file's 60 s", c.limits)
+	}
+}
