@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -17,11 +18,59 @@ type LogBridge struct {
 	base  slog.Handler
 	srv   *atomic.Pointer[mcp.Server]
 	attrs []slog.Attr
+	q     *logQueue
+}
+
+// logQueue hands records to the clients from a goroutine of its own, in
+// order, so that a client that does not read (a stalled stdio pipe, a slow
+// HTTP stream) never blocks the code that logs, such as the end of an
+// execution. The goroutine runs while there is something to send and then
+// ends. When the queue is full, records are dropped for the clients (the
+// base handler still has them).
+type logQueue struct {
+	mu      sync.Mutex
+	pending []*mcp.LoggingMessageParams
+	running bool
+}
+
+// maxLogQueue is how many log messages may wait for the clients.
+const maxLogQueue = 256
+
+func (q *logQueue) push(s *mcp.Server, p *mcp.LoggingMessageParams) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.pending) >= maxLogQueue {
+		return
+	}
+	q.pending = append(q.pending, p)
+	if !q.running {
+		q.running = true
+		go q.drain(s)
+	}
+}
+
+func (q *logQueue) drain(s *mcp.Server) {
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		p := q.pending[0]
+		q.pending = q.pending[1:]
+		q.mu.Unlock()
+		for ss := range s.Sessions() {
+			// Log checks the session's level and sends nothing to a session
+			// that set none.
+			_ = ss.Log(context.Background(), p)
+		}
+	}
 }
 
 // NewLogBridge returns a bridge over base (where the log goes anyway: stderr).
 func NewLogBridge(base slog.Handler) *LogBridge {
-	return &LogBridge{base: base, srv: new(atomic.Pointer[mcp.Server])}
+	return &LogBridge{base: base, srv: new(atomic.Pointer[mcp.Server]), q: &logQueue{}}
 }
 
 func (b *LogBridge) attach(s *mcp.Server) { b.srv.Store(s) }
@@ -49,23 +98,18 @@ func (b *LogBridge) Handle(ctx context.Context, r slog.Record) error {
 				data[k] = e.Error()
 			}
 		}
-		params := &mcp.LoggingMessageParams{Logger: "bpftrace-mcp", Level: mcpLevel(r.Level), Data: data}
-		for ss := range s.Sessions() {
-			// Log checks the session's level and sends nothing to a session
-			// that set none.
-			_ = ss.Log(context.WithoutCancel(ctx), params)
-		}
+		b.q.push(s, &mcp.LoggingMessageParams{Logger: "bpftrace-mcp", Level: mcpLevel(r.Level), Data: data})
 	}
 	return err
 }
 
 func (b *LogBridge) WithAttrs(as []slog.Attr) slog.Handler {
-	return &LogBridge{base: b.base.WithAttrs(as), srv: b.srv, attrs: append(append([]slog.Attr(nil), b.attrs...), as...)}
+	return &LogBridge{base: b.base.WithAttrs(as), srv: b.srv, attrs: append(append([]slog.Attr(nil), b.attrs...), as...), q: b.q}
 }
 
 // WithGroup is passed to the base handler; MCP log data stays flat.
 func (b *LogBridge) WithGroup(name string) slog.Handler {
-	return &LogBridge{base: b.base.WithGroup(name), srv: b.srv, attrs: b.attrs}
+	return &LogBridge{base: b.base.WithGroup(name), srv: b.srv, attrs: b.attrs, q: b.q}
 }
 
 func mcpLevel(l slog.Level) mcp.LoggingLevel {
