@@ -103,7 +103,9 @@ func (s *Server) addExecTools() {
 		Name:  "exec_program",
 		Title: "Run a bpftrace program",
 		Description: fmt.Sprintf("Start a bpftrace program on this host and return at once with an execution_id. "+
-			"The program is compiled first: a syntax or semantic error comes back as an error with line and column, and nothing runs. "+
+			"The program is checked first, as validate_program does (syntax, probes that do not exist or cannot attach here, the server's policy, "+
+			"bpftrace's compiler): a problem comes back as an error with line, column and a hint, and nothing runs. "+
+			"Pass target to confine the run to one process, command name or cgroup. "+
 			"The run ends when the program calls exit() or after timeout seconds (default %d, at most %d), when it is stopped "+
 			"like Ctrl-C: END probes run and the maps are printed, and that is a normal end (status completed, end_reason timeout). "+
 			"Read the output with get_result. At most %d runs at once.",
