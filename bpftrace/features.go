@@ -2,7 +2,6 @@ package bpftrace
 
 import (
 	"bufio"
-	"slices"
 	"strings"
 )
 
@@ -120,7 +119,7 @@ var languageSince = map[string]string{
 }
 
 // Supports reports whether this release has a language feature named in
-// [LanguageFeatures], and which release introduced it. Unknown features are
+// the table above, and which release introduced it. Unknown features are
 // reported supported, with an empty since.
 func (v Version) Supports(feature string) (ok bool, since string) {
 	since, known := languageSince[feature]
@@ -128,14 +127,4 @@ func (v Version) Supports(feature string) (ok bool, since string) {
 		return true, since
 	}
 	return v.AtLeast(since), since
-}
-
-// LanguageFeatures lists the feature names [Version.Supports] knows.
-func LanguageFeatures() []string {
-	names := make([]string, 0, len(languageSince))
-	for n := range languageSince {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }

@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -235,14 +233,6 @@ func effectiveCaps() uint64 {
 		}
 	}
 	return 0
-}
-
-// SudoWorks reports whether `sudo -n bpftrace --version` runs without a
-// password (a NOPASSWD rule). It never asks for one: -n fails instead.
-func SudoWorks(ctx context.Context, bpftracePath string) bool {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return exec.CommandContext(ctx, "sudo", "-n", "--", bpftracePath, "--version").Run() == nil
 }
 
 // Text renders the findings for a person: one line each, with the fix

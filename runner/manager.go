@@ -117,9 +117,6 @@ func (m *Manager) Limits() Limits { return m.limits }
 // Owner is this server's identity in the store.
 func (m *Manager) Owner() string { return m.owner }
 
-// Binary is the bpftrace this manager runs.
-func (m *Manager) Binary() *bpftrace.Binary { return m.bin }
-
 // Env is the environment bpftrace runs with.
 func (m *Manager) Env() []string { return slices.Clone(m.env) }
 
