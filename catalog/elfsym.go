@@ -20,23 +20,40 @@ import (
 // one is installed under debugDir. Names are sorted and unique; ".part.N"
 // clones, which bpftrace skips, are left out.
 func funcSymbols(path, debugDir string) ([]string, error) {
-	f, err := elf.Open(path)
+	f, err := openELF(path)
 	if err != nil {
-		return nil, fmt.Errorf("read symbols of %s: %w", path, err)
+		return nil, fmt.Errorf("read symbols: %w", err)
 	}
 	defer f.Close()
 	var names []string
 	if err := appendFuncSymbols(&names, f); err != nil {
-		return nil, fmt.Errorf("read symbols of %s: %w", path, err)
+		return nil, fmt.Errorf("read symbols of %s: %w", path, ErrNotELF)
 	}
 	if dbg := findDebugFile(f, path, debugDir); dbg != "" {
 		// A broken debug file must not hide the binary's own symbols.
-		if df, err := elf.Open(dbg); err == nil {
+		if df, err := openELF(dbg); err == nil {
 			_ = appendFuncSymbols(&names, df)
 			df.Close()
 		}
 	}
 	return sortUnique(names), nil
+}
+
+// openELF opens the ELF file at path. Its errors name the path and say
+// "not an ELF binary", never what debug/elf found: a bad magic number error
+// quotes the file's first bytes.
+func openELF(path string) (*elf.File, error) {
+	if !isELF(path) {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, notFound(err))
+		}
+		return nil, fmt.Errorf("%s: %w", path, ErrNotELF)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (it starts like one but cannot be read)", path, ErrNotELF)
+	}
+	return f, nil
 }
 
 func appendFuncSymbols(names *[]string, f *elf.File) error {

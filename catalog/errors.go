@@ -22,6 +22,11 @@ var (
 	// error's text says why (see also [Catalog.ProbeTypes]).
 	ErrUnavailable = errors.New("probe type unavailable on this host")
 
+	// ErrNotELF means a uprobe or usdt target is not an ELF file (or one
+	// too damaged to read). Its errors never quote the file: a discovery
+	// tool must not echo the bytes of /etc/shadow.
+	ErrNotELF = errors.New("not an ELF binary")
+
 	// ErrAmbiguous means a pattern given where one probe is needed matches
 	// several.
 	ErrAmbiguous = errors.New("pattern matches more than one probe")

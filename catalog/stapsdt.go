@@ -70,9 +70,9 @@ func parseStapsdtDesc(d []byte, order binary.ByteOrder, addrSize int) (usdtProbe
 // usdtProbes reads the USDT probes of the ELF file at path, sorted by
 // provider and name with one entry per probe.
 func usdtProbes(path string) ([]usdtProbe, error) {
-	f, err := elf.Open(path)
+	f, err := openELF(path)
 	if err != nil {
-		return nil, fmt.Errorf("read usdt probes of %s: %w", path, err)
+		return nil, fmt.Errorf("read usdt probes: %w", err)
 	}
 	defer f.Close()
 	addrSize := 8
@@ -95,7 +95,7 @@ func usdtProbes(path string) ([]usdtProbe, error) {
 		}
 		data, err := s.Data()
 		if err != nil {
-			return nil, fmt.Errorf("read usdt probes of %s: %w", path, err)
+			return nil, fmt.Errorf("read usdt probes of %s: %w", path, ErrNotELF)
 		}
 		for _, p := range parseStapsdt(data, f.ByteOrder, addrSize, noteAlign(s)) {
 			if p.PC >= firstExec {
