@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+	"github.com/bpftrace-mcp/bpftrace-mcp/preproc"
 )
 
 // Policy is the set of rules a program must satisfy to run. The zero value
@@ -28,8 +29,9 @@ type Policy struct {
 	// must match. A path given as a format ("/proc/%d/status") is matched
 	// with each % conversion read as *. Empty refuses cat() altogether.
 	CatPaths []string
-	// AllowIncludes lets #include (and the other preprocessor lines that
-	// make clang read a file) through.
+	// AllowIncludes lets a plain #include line (outside any C definition)
+	// through; every other preprocessor construct is refused whatever this
+	// says (see [Policy.CheckSource]).
 	AllowIncludes bool
 	// MaxAttachPoints is the most concrete probes a program may attach.
 	MaxAttachPoints int
@@ -66,6 +68,10 @@ type Violation struct {
 
 // Input is what a policy decision is made on.
 type Input struct {
+	// Source is the program's text. When set, Check first runs the
+	// preprocessor guard over it ([Policy.CheckSource]); callers that ran
+	// it already pass it anyway, as a second lock.
+	Source  string
 	Program *lang.Program
 	// ParseErr is the error the parser returned, if any: a program that
 	// does not parse is refused whatever else it holds.
@@ -80,6 +86,12 @@ type Input struct {
 // Check returns every violation of the policy, in source order.
 func (p *Policy) Check(in Input) []Violation {
 	var vs []Violation
+	if in.Source != "" {
+		if pre := p.CheckSource(in.Source); len(pre) > 0 {
+			// Whatever was parsed is not what bpftrace would run.
+			return pre
+		}
+	}
 	if in.ParseErr != nil || in.Program == nil {
 		v := Violation{Rule: "parse", Message: "the program does not parse, so it cannot be checked and is not run",
 			Hint: "fix the syntax errors first"}
@@ -111,6 +123,23 @@ func (p *Policy) NeedsUnsafe(prog *lang.Program) bool {
 		return !needs
 	})
 	return needs
+}
+
+// CheckSource runs the preprocessor guard over a program's text: it must
+// come before anything else reads the program (the parser, the other
+// rules, bpftrace), because clang's preprocessor would change the program
+// after those have judged it. Every construct is refused, in any spelling,
+// except a plain #include when AllowIncludes is set.
+func (p *Policy) CheckSource(src string) []Violation {
+	fs := preproc.Check(src, preproc.Options{AllowInclude: p.AllowIncludes})
+	vs := make([]Violation, 0, len(fs))
+	for _, f := range fs {
+		vs = append(vs, Violation{Rule: string(f.Rule),
+			Pos:     lang.Pos{Offset: f.Offset, Line: f.Line, Column: f.Column},
+			End:     lang.Pos{Offset: f.End, Line: f.EndLine, Column: f.EndColumn},
+			Message: f.Message, Hint: f.Hint})
+	}
+	return vs
 }
 
 func (p *Policy) checkDirectives(prog *lang.Program) []Violation {

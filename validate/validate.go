@@ -145,6 +145,16 @@ func New(o Options) *Validator {
 // checks it, and Result.Source is the program with its predicate added.
 func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope) *Result {
 	r := &Result{Diagnostics: []Diagnostic{}, AttachPoints: []AttachPoint{}, expanded: map[*lang.AttachPoint][]string{}, Source: src}
+	// The preprocessor guard comes before everything, the parser included:
+	// a program clang's preprocessor would rewrite is not the program the
+	// other checks would judge, and it never reaches bpftrace.
+	if pre := v.o.Policy.CheckSource(src); len(pre) > 0 {
+		for _, vi := range pre {
+			r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
+				Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})
+		}
+		return r
+	}
 	prog, err := lang.Parse("stdin", src)
 	r.Program = prog
 	if el, ok := err.(lang.ErrorList); ok {
@@ -194,7 +204,7 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 
 // checkPolicy adds the policy's verdict.
 func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Scope) {
-	for _, vi := range v.o.Policy.Check(policy.Input{Program: prog, Expanded: r.expanded, Scope: scope}) {
+	for _, vi := range v.o.Policy.Check(policy.Input{Source: r.Source, Program: prog, Expanded: r.expanded, Scope: scope}) {
 		r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
 			Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})
 	}
