@@ -5,9 +5,10 @@
 // system in a string or a map named @cat is not.
 //
 // The defaults are safe: no builtin that needs --unsafe, no cat() of any
-// file, no #include, at most 100 attach points. An administrator widens or
-// narrows each rule in the server's configuration file. A program the parser
-// cannot read is never allowed to run.
+// file, no C preprocessor construct (see [Policy.CheckSource]), at most 100
+// attach points. An administrator widens or narrows each rule in the
+// server's configuration file. A program the parser cannot read is never
+// allowed to run.
 //
 // It also confines a run to one target (a process, a cgroup or a command
 // name) by adding a predicate to every probe, and checks the rewritten

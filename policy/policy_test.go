@@ -12,7 +12,7 @@ import (
 
 func check(p Policy, src string, scope *Scope) []Violation {
 	prog, err := lang.Parse("stdin", src)
-	return p.Check(Input{Program: prog, ParseErr: err, Scope: scope})
+	return p.Check(Input{Source: src, Program: prog, ParseErr: err, Scope: scope})
 }
 
 func rules(vs []Violation) []string {

@@ -117,14 +117,13 @@ func (s *scanner) at(i int, lit string) bool { return strings.HasPrefix(s.src[i:
 func (s *scanner) run() {
 	src := s.src
 	i := 0
-	if s.at(0, "#!") {
-		// The interpreter line of a script file: bpftrace skips it as a
-		// comment. Only line 1 is given this grace.
-		i = s.lineEnd(0)
-	}
 	for i < len(src) {
 		c := src[i]
 		switch {
+		case s.at(i, "#!") && (i == 0 || src[i-1] == '\n'):
+			// The interpreter line of a script file: bpftrace's lexer skips
+			// "#!" at the very start of a line as a comment, on any line.
+			i = s.lineEnd(i)
 		case s.at(i, "//"):
 			i = s.lineEnd(i)
 		case s.at(i, "/*"):
@@ -421,11 +420,19 @@ func (s *scanner) directiveName(i int) (string, int) {
 		case src[i] == '\\' && s.continuation(i) > 0:
 			i += s.continuation(i)
 		default:
-			j := i
-			for j < len(src) && isIdentChar(src[j]) {
-				j++
+			// The name itself may be split by continuations (#def\<newline>ine).
+			var name strings.Builder
+			for i < len(src) {
+				if isIdentChar(src[i]) {
+					name.WriteByte(src[i])
+					i++
+				} else if n := s.continuation(i); src[i] == '\\' && n > 0 {
+					i += n
+				} else {
+					break
+				}
 			}
-			return src[i:j], j
+			return name.String(), i
 		}
 	}
 	return "", i
