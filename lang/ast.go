@@ -34,11 +34,17 @@ type Program struct {
 	Directives []*Directive
 	// Defs are the C struct, union and enum definitions.
 	Defs []*CDefinition
-	// Config is the config = { ... } block of bpftrace 0.19 and later, or nil.
+	// Config is the config = { ... } block of bpftrace 0.20 and later, or nil.
 	Config *Config
-	// Macros are the macro definitions of bpftrace 0.23 and later.
+	// Imports are the import "name"; lines of bpftrace 0.24 and later. Each
+	// makes bpftrace read another file of bpftrace code or C.
+	Imports []*Import
+	// MapDecls are the let @m = hash(N); declarations of bpftrace 0.24 and
+	// later.
+	MapDecls []*MapDecl
+	// Macros are the macro definitions of bpftrace 0.24 and later.
 	Macros []*Macro
-	// Funcs are the subprograms (fn name(...): type { ... }) of bpftrace 0.20
+	// Funcs are the subprograms (fn name(...): type { ... }) of bpftrace 0.21
 	// and later.
 	Funcs []*Func
 	// Probes are the probes in source order.
@@ -124,7 +130,26 @@ type ConfigAssign struct {
 	Value   Expr
 }
 
-// Macro is a macro definition: macro name($a, @b, c) { ... }.
+// Import is import "name"; before the probes. bpftrace resolves the name
+// to a file of bpftrace code, a C header or a directory of them, and reads
+// it: a policy must see it like an #include.
+type Import struct {
+	Extent
+	Name    string // the string's value
+	NamePos Pos    // the position of the string literal
+}
+
+// MapDecl declares a map before the probes: let @m = hash(1024);. Value is
+// the map kind called with its size, as written.
+type MapDecl struct {
+	Extent
+	Map   *MapExpr
+	Value Expr
+}
+
+// Macro is a macro definition: macro name($a, @b, c) { ... }. bpftrace
+// pastes its body where it is called, so its calls run in the probes that
+// use it: walking a Program visits macro bodies like probe bodies.
 type Macro struct {
 	Extent
 	Name   string
@@ -180,7 +205,8 @@ type Assign struct {
 }
 
 // VarDecl declares a scratch variable: let $x, let $x: int64 = 1 (bpftrace
-// 0.22 and later), or $x: int64 = 1 without let.
+// 0.22 and later). $x: int64 = 1 without let parses too, so that it can be
+// diagnosed, but no bpftrace release accepts it.
 type VarDecl struct {
 	Extent
 	Let   bool
@@ -212,7 +238,7 @@ type While struct {
 }
 
 // For is for ($kv : @map) { ... } (bpftrace 0.21) or for ($i : 0..10) { ... }
-// (bpftrace 0.23).
+// (bpftrace 0.24); from 0.25 the parentheses may be left out.
 type For struct {
 	Extent
 	Var  *Var

@@ -45,6 +45,10 @@ func label(n Node) string {
 		return "Config"
 	case *ConfigAssign:
 		return "ConfigAssign " + n.Name
+	case *Import:
+		return fmt.Sprintf("Import %q", n.Name)
+	case *MapDecl:
+		return "MapDecl"
 	case *Macro:
 		return "Macro " + n.Name
 	case *Func:

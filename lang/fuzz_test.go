@@ -31,6 +31,8 @@ func FuzzParse(f *testing.F) {
 		"", "{", "}", "/", "//", "/*", "#", "\"", "$", "@", "kprobe:", "BEGIN /", "BEGIN { (",
 		"BEGIN { $x = ((((((1", "struct", "struct x {", "config = {", "macro m(", "fn f(",
 		"k:a,,{}", "u:\"x", "BEGIN{if(1){}else", "BEGIN{for($i:0..", "a:{b,c}{d}",
+		"let @", "let @m = hash(", "import \"", "import \"x\"", "BEGIN{for $i : 0..", "begin{}end{}",
+		"macro m($a) { system(\"x\") }", "BEGIN{for $kv : @m {",
 	} {
 		f.Add(s)
 	}
@@ -55,6 +57,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if r.prog != nil {
 			checkTree(t, src, r.prog)
+			for _, u := range Features(r.prog) {
+				if u.Node == nil || u.Feature == 0 {
+					t.Fatalf("feature use %+v without a node or a feature", u)
+				}
+			}
 		}
 		if r.err == nil {
 			return

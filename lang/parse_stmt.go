@@ -220,8 +220,10 @@ func (p *parser) parseFor() Stmt {
 	s := &For{Extent: Extent{From: kw.pos}}
 	defer func() { s.To = p.prevEnd }()
 	const hint = "a for loop is written for ($kv : @map) { ... } or for ($i : 0..10) { ... }"
-	if !p.expect("(", "", hint) {
-		return s
+	// bpftrace 0.25 and later let the parentheses be left out.
+	paren := p.is("(")
+	if paren {
+		p.advance()
 	}
 	v := p.cur()
 	if v.kind != tVar {
@@ -239,7 +241,7 @@ func (p *parser) parseFor() Stmt {
 		hi := p.parseExpr()
 		s.Iter = &Range{Extent: Extent{From: s.Iter.Pos(), To: hi.End()}, Lo: s.Iter, Hi: hi}
 	}
-	if !p.expect(")", "", hint) {
+	if paren && !p.expect(")", "", hint) {
 		return s
 	}
 	s.Body = p.parseBody(hint)

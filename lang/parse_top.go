@@ -35,6 +35,12 @@ func (p *parser) parseProgram() {
 			case word == "config" && p.s.followedBy(len(word), "=") && !p.s.followedBy(len(word), "=="):
 				p.panicking = false
 				p.parseConfig()
+			case word == "import" && p.s.followedBy(len(word), `"`):
+				p.panicking = false
+				p.parseImport()
+			case word == "let" && p.s.followedBy(len(word), "@"):
+				p.panicking = false
+				p.parseMapDecl()
 			case word == "macro" && p.s.followedByIdent(len(word)):
 				p.panicking = false
 				p.parseMacro()
@@ -248,6 +254,56 @@ func (p *parser) parseConfig() {
 		}
 	}
 	p.expect("}", "", "")
+}
+
+// beforeProbes reports an item that bpftrace accepts only before the
+// first probe, macro and subprogram.
+func (p *parser) beforeProbes(from Pos, what string) {
+	if len(p.prog.Probes) > 0 || len(p.prog.Macros) > 0 || len(p.prog.Funcs) > 0 {
+		p.addError(from, p.s.pos(), "syntax error, unexpected "+what, what+" must come before the probes, macros and subprograms")
+	}
+}
+
+// parseImport parses import "name";.
+func (p *parser) parseImport() {
+	start := p.s.pos()
+	p.s.skip(len("import"))
+	p.prevEnd = p.s.pos()
+	im := &Import{Extent: Extent{From: start}}
+	p.prog.Imports = append(p.prog.Imports, im)
+	defer func() { im.To = p.prevEnd }()
+	p.beforeProbes(start, "import")
+	t := p.cur()
+	if t.kind != tString {
+		p.unexpected("string", `an import is written import "name";`)
+		return
+	}
+	p.advance()
+	im.Name, im.NamePos = t.str, t.pos
+	p.expect(";", "", `an import is written import "name";`)
+}
+
+// parseMapDecl parses let @m = kind(size);.
+func (p *parser) parseMapDecl() {
+	start := p.s.pos()
+	p.s.skip(len("let"))
+	p.prevEnd = p.s.pos()
+	md := &MapDecl{Extent: Extent{From: start}}
+	p.prog.MapDecls = append(p.prog.MapDecls, md)
+	defer func() { md.To = p.prevEnd }()
+	const hint = "a map declaration is written let @m = hash(1024);"
+	t := p.cur()
+	if t.kind != tMap {
+		p.unexpected("map", hint)
+		return
+	}
+	p.advance()
+	md.Map = &MapExpr{Extent: Extent{t.pos, t.end}, Name: t.text}
+	if !p.expect("=", "", hint) {
+		return
+	}
+	md.Value = p.parseExpr()
+	p.expect(";", "", hint)
 }
 
 // parseMacro parses macro name(params) { ... }.

@@ -42,6 +42,12 @@ func children(n Node) []Node {
 		if n.Config != nil {
 			items = append(items, n.Config)
 		}
+		for _, im := range n.Imports {
+			items = append(items, im)
+		}
+		for _, md := range n.MapDecls {
+			items = append(items, md)
+		}
 		for _, m := range n.Macros {
 			items = append(items, m)
 		}
@@ -58,6 +64,11 @@ func children(n Node) []Node {
 			add(a)
 		}
 	case *ConfigAssign:
+		add(n.Value)
+	case *MapDecl:
+		if n.Map != nil {
+			add(n.Map)
+		}
 		add(n.Value)
 	case *Macro:
 		addExprs(n.Params)
