@@ -1,6 +1,10 @@
 package bpftrace
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
+)
 
 // RunOptions are the knobs of one run that change bpftrace's argv.
 type RunOptions struct {
@@ -47,7 +51,7 @@ func programArg(program string) string {
 // (it does load and attach, so it also catches verifier and attach errors).
 func (b *Binary) CheckArgs(program string, o RunOptions) []string {
 	var args []string
-	if b.Features.DryRun {
+	if b.Version.Has(version.DryRun) {
 		args = []string{"--dry-run", "-q"}
 	} else {
 		args = []string{"-d"}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 // ErrNotFound is returned by [Find] when no bpftrace binary can be located.
@@ -18,9 +20,10 @@ var ErrNotFound = errors.New("bpftrace not found")
 // Binary is one installed bpftrace: where it is, which release it is, and
 // what that release can do. It is safe for concurrent use.
 type Binary struct {
-	Path     string
-	Version  Version
-	Features Features
+	Path string
+	// Version is the release; what it can do is in the version package's
+	// table, asked through Version.Has.
+	Version version.Version
 	// Sudo runs bpftrace through `sudo -n` (a NOPASSWD rule), for a server
 	// that is not root. See [Binary.UseSudo].
 	Sudo bool
@@ -47,11 +50,11 @@ func Find(ctx context.Context, path string) (*Binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s --version: %w", p, err)
 	}
-	v, err := ParseVersion(string(out))
+	v, err := version.Parse(string(out))
 	if err != nil {
 		return nil, fmt.Errorf("read version of %s: %w", p, err)
 	}
-	return &Binary{Path: p, Version: v, Features: FeaturesFor(v)}, nil
+	return &Binary{Path: p, Version: v}, nil
 }
 
 func lookPath(path string) (string, error) {

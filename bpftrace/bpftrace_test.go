@@ -11,96 +11,42 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func TestParseVersion(t *testing.T) {
-	for _, tt := range []struct {
-		in   string
-		want Version
-		err  bool
-	}{
-		{"bpftrace v0.17.0\n", Version{0, 17, 0}, false},
-		{"bpftrace v0.23.2-1", Version{0, 23, 2}, false},
-		{"v0.20.0-rc1", Version{0, 20, 0}, false},
-		{"0.22", Version{0, 22, 0}, false},
-		{"bpftrace v0.26.1+git.abc", Version{0, 26, 1}, false},
-		{"bpftrace", Version{}, true},
-		{"v0.x.1", Version{}, true},
-		{"", Version{}, true},
-		{"1.2.3.4", Version{}, true},
-	} {
-		got, err := ParseVersion(tt.in)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("ParseVersion(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
-		}
-	}
-}
-
-func TestVersionWithin(t *testing.T) {
-	v := Version{0, 22, 1}
-	for _, tt := range []struct {
-		since, until string
-		want         bool
-	}{
-		{"", "", true},
-		{"0.17", "", true},
-		{"0.22", "", true},
-		{"0.23", "", false},
-		{"0.17", "0.22", false},
-		{"0.17", "0.23", true},
-		{"bad", "", false},
-	} {
-		if got := v.Within(tt.since, tt.until); got != tt.want {
-			t.Errorf("%v.Within(%q, %q) = %v, want %v", v, tt.since, tt.until, got, tt.want)
-		}
-	}
-}
-
-// TestVersionAdapter pins what differs between the releases the server
-// knows: argv for running and checking, and the feature flags.
+// TestVersionAdapter pins the argv that differs between the releases the
+// server knows, for running and for checking.
 func TestVersionAdapter(t *testing.T) {
 	for _, tt := range []struct {
 		version   string
 		checkArgs []string
-		features  func(Features) bool
 	}{
-		{"0.17.0", []string{"-d", "-e", "P\n"}, func(f Features) bool {
-			return !f.DryRun && f.MapDumpSignal && !f.ArgsIsStruct && !f.AttachNoticeOnStderr && f.MaxStrlen == 64 && !f.RawTracepoint
-		}},
-		{"0.19.1", []string{"-d", "-e", "P\n"}, func(f Features) bool { return f.ArgsIsStruct && f.RawTracepoint && !f.FentryNames }},
-		{"0.21.2", []string{"-d", "-e", "P\n"}, func(f Features) bool { return f.FentryNames && f.ExitCode && f.MapDumpSignal }},
-		{"0.22.0", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool {
-			return f.DryRun && f.DebugTakesStage && !f.MapDumpSignal && !f.AttachNoticeOnStderr
-		}},
-		{"0.23.2", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool { return f.MaxStrlen == 1024 }},
-		{"0.24.0", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool {
-			return f.AttachNoticeOnStderr && f.AttachFailureFatal && !f.CapabilityCheck
-		}},
-		{"0.26.1", []string{"--dry-run", "-q", "-e", "P\n"}, func(f Features) bool { return f.LowercaseBeginEnd && f.CapabilityCheck }},
+		{"0.17.0", []string{"-d", "-e", "P\n"}},
+		{"0.21.2", []string{"-d", "-e", "P\n"}},
+		{"0.22.0", []string{"--dry-run", "-q", "-e", "P\n"}},
+		{"0.27.1", []string{"--dry-run", "-q", "-e", "P\n"}},
 	} {
 		t.Run(tt.version, func(t *testing.T) {
-			v, err := ParseVersion(tt.version)
+			v, err := version.Parse(tt.version)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b := &Binary{Path: "/x/bpftrace", Version: v, Features: FeaturesFor(v)}
+			b := &Binary{Path: "/x/bpftrace", Version: v}
 			if diff := cmp.Diff(tt.checkArgs, b.CheckArgs("P", RunOptions{})); diff != "" {
 				t.Errorf("CheckArgs mismatch (-want +got):\n%s", diff)
 			}
 			if got, want := b.RunArgs("P", RunOptions{}), []string{"-f", "json", "-B", "line", "-k", "-e", "P\n"}; !slices.Equal(got, want) {
 				t.Errorf("RunArgs = %q, want %q", got, want)
 			}
-			if !tt.features(b.Features) {
-				t.Errorf("features of %s: %+v", tt.version, b.Features)
-			}
 		})
 	}
 }
 
 func TestRunArgsNeverUnsafeByDefault(t *testing.T) {
-	b := &Binary{Features: FeaturesFor(Version{0, 17, 0})}
+	b := &Binary{Version: version.Version{Minor: 17}}
 	for _, args := range [][]string{b.RunArgs("P", RunOptions{}), b.CheckArgs("P", RunOptions{})} {
 		for _, a := range args {
 			if a == "--unsafe" || a == "-o" || a == "-c" || a == "-I" || a == "--include" {
@@ -173,10 +119,10 @@ func TestDiagnosticString(t *testing.T) {
 func TestFindFake(t *testing.T) {
 	for _, tt := range []struct {
 		out  string
-		want Version
+		want version.Version
 	}{
-		{"bpftrace v0.24.1", Version{0, 24, 1}},
-		{"bpftrace v0.17.0", Version{0, 17, 0}},
+		{"bpftrace v0.24.1", version.Version{Minor: 24, Patch: 1}},
+		{"bpftrace v0.17.0", version.Version{Minor: 17}},
 	} {
 		path := filepath.Join(t.TempDir(), "bpftrace")
 		if err := os.WriteFile(path, []byte("#!/bin/sh\necho '"+tt.out+"'\n"), 0o755); err != nil {
@@ -186,7 +132,7 @@ func TestFindFake(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if b.Version != tt.want || b.Features != FeaturesFor(tt.want) || b.Path != path {
+		if b.Version != tt.want || b.Path != path {
 			t.Errorf("Find = %+v, want version %v", b, tt.want)
 		}
 	}
@@ -196,9 +142,23 @@ func TestFindFake(t *testing.T) {
 }
 
 func TestParseInfo(t *testing.T) {
-	in := ParseInfo("System\n  OS: Linux 6.18\nBuild\n  version: v0.17.0\nProbe types\n  kprobe: yes\n  kfunc: no\n")
-	if !in.Yes("Probe types/kprobe") || in.Yes("Probe types/kfunc") || in["Build/version"] != "v0.17.0" {
+	in := ParseInfo("System\n  OS: Linux 6.18\nBuild\n  version: v0.17.0\nProbe types\n  kprobe: yes\n  kfunc: no\n  iter:task: no\n")
+	if !in.Yes("Probe types/kprobe") || in.Yes("Probe types/kfunc") || in["Build/version"] != "v0.17.0" || in["Probe types/iter:task"] != "no" {
 		t.Errorf("ParseInfo = %v", in)
+	}
+	// bpftrace 0.27 lays some entries out in two columns.
+	in = ParseInfo("Build\n  version: v0.27.1\n  LLVM: 21.1.8\nKernel features\n  Instruction limit: 1000000       btf: yes\n  map batch: no     uprobe refcount (depends on Build:bcc bpf_attach_uprobe refcount): yes\nSystem\n  OS: Linux 6.1.0-40-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.153-1 (2025-09-20)\n")
+	for k, want := range map[string]string{
+		"Kernel features/Instruction limit": "1000000",
+		"Kernel features/btf":               "yes",
+		"Kernel features/map batch":         "no",
+		"System/OS":                         "Linux 6.1.0-40-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.153-1 (2025-09-20)",
+		"Build/LLVM":                        "21.1.8",
+		"Kernel features/uprobe refcount (depends on Build:bcc bpf_attach_uprobe refcount)": "yes",
+	} {
+		if in[k] != want {
+			t.Errorf("ParseInfo[%q] = %q, want %q", k, in[k], want)
+		}
 	}
 }
 

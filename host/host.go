@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 )
 
@@ -53,9 +54,11 @@ type Report struct {
 
 // BpftraceInfo is the installed bpftrace.
 type BpftraceInfo struct {
-	Path     string            `json:"path"`
-	Version  string            `json:"version"`
-	Features bpftrace.Features `json:"features"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+	// Features are the keys of the version facts this release has
+	// ("args_struct", "dry_run", ...), oldest first.
+	Features []string `json:"features"`
 	// Info is `bpftrace --info`, "Section/key" → value.
 	Info map[string]string `json:"info,omitempty"`
 }
@@ -68,7 +71,7 @@ func Inspect(ctx context.Context, bin *bpftrace.Binary, binErr error, cat *catal
 		r.Privileges.Mode = "sudo"
 	}
 	if bin != nil {
-		bi := &BpftraceInfo{Path: bin.Path, Version: bin.Version.String(), Features: bin.Features}
+		bi := &BpftraceInfo{Path: bin.Path, Version: bin.Version.String(), Features: featureKeys(bin.Version)}
 		if info, err := bin.Info(ctx); err == nil {
 			bi.Info = info
 		}
@@ -89,7 +92,7 @@ func Inspect(ctx context.Context, bin *bpftrace.Binary, binErr error, cat *catal
 	case "capabilities":
 		fix := ""
 		ok := true
-		if bin != nil && !bin.Features.CapabilityCheck {
+		if bin != nil && !bin.Version.Has(version.CapabilityCheck) {
 			ok = false
 			fix = fmt.Sprintf("bpftrace %s requires uid 0 even with capabilities (0.25 and later check capabilities): run the server as root, e.g. from the systemd unit in deploy/", bin.Version)
 		}
@@ -119,8 +122,8 @@ func Inspect(ctx context.Context, bin *bpftrace.Binary, binErr error, cat *catal
 		for i, t := range r.ProbeTypes {
 			// The catalog knows the kernel; whether this bpftrace has the
 			// probe type at all is the other half.
-			if t.Name == "rawtracepoint" && bin != nil && !bin.Features.RawTracepoint {
-				_, since := bin.Version.Supports("rawtracepoint")
+			if t.Name == "rawtracepoint" && bin != nil && !bin.Version.Has(version.RawTracepoint) {
+				_, since := bin.Version.Supports(version.RawTracepoint)
 				t.Available = false
 				t.Reason = fmt.Sprintf("bpftrace %s does not have this probe type (it came in %s; the kernel would support it): use tracepoint instead", bin.Version, since)
 				r.ProbeTypes[i] = t
@@ -262,4 +265,13 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "\n%d problem(s) to fix before bpftrace-mcp can trace here (the fix is under each).\n", fail)
 	}
 	return b.String()
+}
+
+// featureKeys lists the keys of the features release v has.
+func featureKeys(v version.Version) []string {
+	keys := []string{}
+	for _, f := range v.Features() {
+		keys = append(keys, f.String())
+	}
+	return keys
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
@@ -93,7 +94,7 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 	if v.o.Binary != nil {
 		switch {
 		case ap.Provider == "fentry" || ap.Provider == "fexit":
-			if ok, since := v.o.Binary.Version.Supports("fentry/fexit"); !ok {
+			if ok, since := v.o.Binary.Version.Supports(version.FentryNames); !ok {
 				d.Code = "version"
 				d.Message = fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s, which calls it %s", ap.Provider, since, v.o.Binary.Version, prov)
 				d.Hint = "write " + prov + ": instead"
@@ -103,14 +104,14 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 				return d, false
 			}
 		case prov == "rawtracepoint":
-			if ok, since := v.o.Binary.Version.Supports("rawtracepoint"); !ok {
+			if ok, since := v.o.Binary.Version.Supports(version.RawTracepoint); !ok {
 				d.Code = "version"
 				d.Message = fmt.Sprintf("rawtracepoint needs bpftrace %s or newer; this host has %s", since, v.o.Binary.Version)
 				d.Hint = "use the tracepoint of the same name: tracepoint:CATEGORY:NAME (find it with list_probes)"
 				return d, false
 			}
 		case ap.Provider == "begin" || ap.Provider == "end":
-			if ok, since := v.o.Binary.Version.Supports("lowercase begin/end"); !ok {
+			if ok, since := v.o.Binary.Version.Supports(version.LowercaseBeginEnd); !ok {
 				d.Code = "version"
 				d.Message = fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s", ap.Provider, since, v.o.Binary.Version)
 				d.Hint = "write " + strings.ToUpper(ap.Provider)

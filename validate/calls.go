@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/docs"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
@@ -42,7 +43,7 @@ func (v *Validator) checkCalls(r *Result, prog *lang.Program) {
 				Hint: "list_helpers shows what this bpftrace has"})
 		}
 		if c.Name == "exit" && len(c.Args) > 0 {
-			if ok, since := v.o.Binary.Version.Supports("exit(code)"); !ok {
+			if ok, since := v.o.Binary.Version.Supports(version.ExitCode); !ok {
 				r.add(Diagnostic{Severity: Error, Line: l, Column: col, EndColumn: end, Code: "version",
 					Message: fmt.Sprintf("exit() takes an exit code from bpftrace %s; this host has %s", since, v.o.Binary.Version),
 					Hint:    "call exit() without an argument"})

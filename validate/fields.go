@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
 
@@ -53,7 +54,7 @@ func (v *Validator) checkArgsSpelling(r *Result, f *lang.Field) {
 		return
 	}
 	l, c, e := at(f)
-	structArgs, since := v.o.Binary.Version.Supports("args.field")
+	structArgs, since := v.o.Binary.Version.Supports(version.ArgsStruct)
 	switch {
 	case !f.Arrow && !structArgs:
 		r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",

@@ -4,17 +4,23 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
 
-var featureNames = map[string]string{
-	"config block":     "a config block",
-	"subprograms":      "a subprogram (fn)",
-	"macros":           "a macro",
-	"let declarations": "a let declaration",
-	"typed variables":  "a typed variable",
-	"for over a range": "a for loop over a range",
-	"for over a map":   "a for loop over a map",
+// versionHints say what to write instead when the installed bpftrace lacks
+// a feature. The features of attach points, args and exit() are checked
+// where those are, with messages of their own, and have no entry here.
+var versionHints = map[version.Feature]string{
+	version.ConfigBlock:      "set the options through the environment instead, or drop the block",
+	version.Imports:          "copy what the program needs from the imported file into it",
+	version.MapDecl:          "drop the declaration: a map is created by its first assignment",
+	version.Subprograms:      "inline the subprogram's body where it is called",
+	version.Macros:           "inline the macro's body where it is used",
+	version.LetDecl:          "assign the variable directly: $x = 0;",
+	version.ForRange:         "use unroll(N) { ... } or a while loop with a counter",
+	version.ForMap:           "print the map with print(@m) instead of iterating over it",
+	version.MultipleBeginEnd: "merge the bodies into one BEGIN probe and one END probe",
 }
 
 // syntaxHint suggests a fix for a syntax error the parser gave no hint for.
@@ -47,44 +53,40 @@ func checkPositionals(r *Result, prog *lang.Program) {
 }
 
 // checkVersionSyntax reports syntax that the installed bpftrace is too old
-// for, naming the release that introduced it.
+// for, naming the release that introduced it, and syntax that it accepts
+// only behind an "unstable" flag, which makes it warn.
 func (v *Validator) checkVersionSyntax(r *Result, prog *lang.Program) {
 	if v.o.Binary == nil {
 		return
 	}
-	need := func(n lang.Node, feature, hint string) {
-		ok, since := v.o.Binary.Version.Supports(feature)
-		if ok {
-			return
+	ver := v.o.Binary.Version
+	for _, u := range lang.Features(prog) {
+		hint, ok := versionHints[u.Feature]
+		if !ok {
+			continue
 		}
-		l, c, e := at(n)
-		r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
-			Message: fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s", featureNames[feature], since, v.o.Binary.Version),
-			Hint:    hint})
-	}
-	if prog.Config != nil {
-		need(prog.Config, "config block", "set the options through the environment instead, or drop the block")
-	}
-	for _, f := range prog.Funcs {
-		need(f, "subprograms", "inline the subprogram's body where it is called")
-	}
-	for _, m := range prog.Macros {
-		need(m, "macros", "inline the macro's body where it is used")
+		fact := version.Lookup(u.Feature)
+		l, c, e := at(u.Node)
+		if ok, since := ver.Supports(u.Feature); !ok {
+			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
+				Message: fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s", fact.Name, since, ver),
+				Hint:    hint})
+		} else if ver.Unstable(u.Feature) {
+			r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: "version",
+				Message: fmt.Sprintf("%s is unstable in bpftrace %s (stable from %s): bpftrace warns when a program uses it", fact.Name, ver.Short(), fact.Stable.Short()),
+				Hint:    fmt.Sprintf("add %s = enable to the config block to silence the warning", fact.Unstable)})
+		}
 	}
 	lang.Inspect(prog, func(n lang.Node) bool {
-		switch n := n.(type) {
-		case *lang.VarDecl:
-			if n.Let {
-				need(n, "let declarations", "assign the variable directly: $x = 0;")
-			} else if n.Type != nil {
-				need(n, "typed variables", "drop the type: $x = 0;")
+		if d, ok := n.(*lang.VarDecl); ok && !d.Let && d.Type != nil {
+			// No release accepts a type without let.
+			hint := "drop the type: $x = 0;"
+			if ok, _ := ver.Supports(version.LetDecl); ok {
+				hint = "declare it with let: let $x: int64 = 0;"
 			}
-		case *lang.For:
-			if _, isRange := n.Iter.(*lang.Range); isRange {
-				need(n, "for over a range", "use unroll(N) { ... } or a while loop with a counter")
-			} else {
-				need(n, "for over a map", "print the map with print(@m) instead of iterating over it")
-			}
+			l, c, e := at(d)
+			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
+				Message: "a variable's type can only be written in a let declaration", Hint: hint})
 		}
 		return true
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/docs"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
@@ -180,7 +181,7 @@ func FuzzStatic(f *testing.F) {
 		f.Add(string(b))
 	}
 	v := New(Options{Catalog: catalog.New(&catalog.Options{TracefsDir: "../catalog/testdata/tracefs", SysfsDir: "../catalog/testdata/sys"}),
-		Binary: &bpftrace.Binary{Version: bpftrace.Version{Minor: 17}, Features: bpftrace.FeaturesFor(bpftrace.Version{Minor: 17})}})
+		Binary: &bpftrace.Binary{Version: version.Version{Minor: 17}}})
 	f.Fuzz(func(t *testing.T, src string) {
 		r := v.Static(context.Background(), src, nil)
 		for _, d := range r.Diagnostics {

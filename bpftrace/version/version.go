@@ -1,4 +1,4 @@
-package bpftrace
+package version
 
 import (
 	"errors"
@@ -12,14 +12,14 @@ type Version struct {
 	Major, Minor, Patch int
 }
 
-// ErrBadVersion is returned when a version string cannot be understood.
-var ErrBadVersion = errors.New("malformed bpftrace version")
+// ErrMalformed is returned when a version string cannot be understood.
+var ErrMalformed = errors.New("malformed bpftrace version")
 
-// ParseVersion reads the version out of `bpftrace --version` output
+// Parse reads the version out of `bpftrace --version` output
 // ("bpftrace v0.17.0"), a Debian package version ("0.23.2-1"), or a bare
 // "0.22" tag. Pre-release suffixes ("-rc1", "+git") are ignored: feature
 // gates are per minor release.
-func ParseVersion(s string) (Version, error) {
+func Parse(s string) (Version, error) {
 	s = strings.TrimSpace(s)
 	if f := strings.Fields(s); len(f) > 0 {
 		s = f[len(f)-1]
@@ -30,21 +30,30 @@ func ParseVersion(s string) (Version, error) {
 	}
 	parts := strings.Split(s, ".")
 	if len(parts) < 2 || len(parts) > 3 {
-		return Version{}, fmt.Errorf("%w: %q", ErrBadVersion, s)
+		return Version{}, fmt.Errorf("%w: %q", ErrMalformed, s)
 	}
 	var n [3]int
 	for i, p := range parts {
 		v, err := strconv.Atoi(p)
 		if err != nil || v < 0 {
-			return Version{}, fmt.Errorf("%w: %q", ErrBadVersion, s)
+			return Version{}, fmt.Errorf("%w: %q", ErrMalformed, s)
 		}
 		n[i] = v
 	}
 	return Version{n[0], n[1], n[2]}, nil
 }
 
+// minor is the release 0.N.0, the form every entry of the table uses.
+func minor(n int) Version { return Version{0, n, 0} }
+
+// String prints the version as 0.23.2.
 func (v Version) String() string {
 	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
+}
+
+// Short prints the version as 0.23, the form release notes use.
+func (v Version) Short() string {
+	return fmt.Sprintf("%d.%d", v.Major, v.Minor)
 }
 
 // IsZero reports whether the version is unknown.
@@ -66,7 +75,7 @@ func (v Version) Compare(o Version) int {
 // AtLeast reports whether v is the release named by min ("0.22") or newer.
 // A malformed min is treated as never satisfied.
 func (v Version) AtLeast(min string) bool {
-	m, err := ParseVersion(min)
+	m, err := Parse(min)
 	return err == nil && v.Compare(m) >= 0
 }
 
