@@ -155,14 +155,11 @@ func (s *Server) execProgram(ctx context.Context, req *mcp.CallToolRequest, in e
 		return validationErrorResult(v)
 	}
 	e, err := s.o.Runner.Start(ctx, runner.StartRequest{
-		Program:   v.Source,
-		Unsafe:    v.Unsafe,
-		Timeout:   &timeout,
-		Client:    client,
-		KeyArity:  v.Maps.KeyArity,
-		HistKind:  v.Maps.HistKind,
-		ValueType: v.Maps.ValueType,
-		MapTypes:  v.Maps.Types,
+		Program: v.Source,
+		Unsafe:  v.Unsafe,
+		Timeout: &timeout,
+		Client:  client,
+		Maps:    v.Maps,
 	})
 	var perr *runner.ProgramError
 	if errors.As(err, &perr) {

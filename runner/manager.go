@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 )
 
@@ -150,13 +151,9 @@ type StartRequest struct {
 	Program string
 	Timeout *time.Duration // nil: the default
 	Client  string         // who asked, for history and audit
-	// KeyArity, HistKind, ValueType and MapTypes describe the program's maps
-	// when the caller has parsed it, so that the output is decoded exactly
-	// (see output.Decoder).
-	KeyArity  map[string]int
-	HistKind  map[string]string
-	ValueType map[string]string
-	MapTypes  map[string]string
+	// Maps describes the program's maps, as validation derived it; the
+	// decoder needs it to type what bpftrace's JSON loses.
+	Maps output.Schema
 	// Unsafe passes --unsafe; only a policy that allows it may set it.
 	Unsafe bool
 }

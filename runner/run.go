@@ -65,7 +65,7 @@ func newRun(m *Manager, e *store.Execution, proc *bpftrace.Process, timeout time
 		started:  e.StartedAt,
 		proc:     proc,
 		timeout:  timeout,
-		dec:      &output.Decoder{KeyArity: req.KeyArity, HistKind: req.HistKind, ValueType: req.ValueType, Maps: req.MapTypes},
+		dec:      &output.Decoder{Schema: req.Maps},
 		stopCh:   make(chan string, 1),
 		finished: make(chan struct{}),
 		changed:  make(chan struct{}),

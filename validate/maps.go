@@ -1,67 +1,154 @@
 package validate
 
 import (
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
 
-// Maps is what the program says about its maps, which bpftrace's JSON
-// output loses: how many parts a key has (multi-part keys are joined with
-// "," in JSON), whether a histogram is log2 or linear, and value types that
-// JSON prints like others.
-type Maps struct {
-	KeyArity  map[string]int
-	HistKind  map[string]string
-	ValueType map[string]string
-	// Types is every map of the program with its output type: "value",
-	// "stats", "hist" or "lhist".
-	Types map[string]string
+// valueKindOfCall is the value kind of a map assigned the result of these
+// calls, which JSON prints like plain strings.
+var valueKindOfCall = map[string]output.ValueKind{
+	"ksym": output.ValueKsym, "usym": output.ValueUsym,
+	"kstack": output.ValueKstack, "ustack": output.ValueUstack, "ntop": output.ValueInet,
 }
 
-var valueTypeOfCall = map[string]string{
-	"ksym": "ksym", "usym": "usym", "kstack": "kstack", "ustack": "ustack", "ntop": "inet",
-}
-
-func analyseMaps(prog *lang.Program) Maps {
-	m := Maps{KeyArity: map[string]int{}, HistKind: map[string]string{}, ValueType: map[string]string{}, Types: map[string]string{}}
-	note := func(target *lang.MapExpr, value lang.Expr) {
+// analyseMaps derives the schema of every map the program assigns.
+func analyseMaps(prog *lang.Program) output.Schema {
+	s := output.Schema{}
+	note := func(target *lang.MapExpr, value lang.Expr, syscalls bool) {
 		name := target.Name
-		if target.Keys != nil {
-			m.KeyArity[name] = len(target.Keys)
-		}
-		typ := "value"
+		m, seen := s[name]
+		m.Name = name
+		typ := output.TypeValue
 		switch v := value.(type) {
 		case *lang.Call:
 			switch v.Name {
-			case "hist", "lhist":
-				typ = v.Name
-				m.HistKind[name] = v.Name
-			case "avg", "stats":
-				typ = "stats"
+			case "hist":
+				typ = output.TypeHist
+			case "lhist":
+				typ = output.TypeLhist
+			case "avg":
+				typ = output.TypeAvg
+			case "stats":
+				typ = output.TypeStats
 			}
-			if vt, ok := valueTypeOfCall[v.Name]; ok {
-				m.ValueType[name] = vt
+			if vk, ok := valueKindOfCall[v.Name]; ok {
+				m.Value = vk
 			}
 		case *lang.Builtin:
 			if v.Name == "kstack" || v.Name == "ustack" {
-				m.ValueType[name] = v.Name
+				m.Value = output.ValueKind(v.Name)
 			}
 		}
-		if _, seen := m.Types[name]; !seen || typ != "value" {
-			m.Types[name] = typ
+		// The first assignment types the map, unless a later one says it
+		// aggregates (@m = 0 before @m = hist(x) in another probe).
+		if !seen || typ != output.TypeValue {
+			m.Type = typ
+		}
+		if target.Keys != nil {
+			kinds := make([]output.KeyKind, len(target.Keys))
+			for i, k := range target.Keys {
+				kinds[i] = keyKind(k, syscalls)
+			}
+			m.Keys = mergeKeys(m.Keys, kinds, seen)
+		}
+		s[name] = m
+	}
+	inspect := func(n lang.Node, syscalls bool) {
+		lang.Inspect(n, func(n lang.Node) bool {
+			switch n := n.(type) {
+			case *lang.Assign:
+				if t, ok := n.Target.(*lang.MapExpr); ok {
+					note(t, n.Value, syscalls)
+				}
+			case *lang.Unary:
+				if t, ok := n.X.(*lang.MapExpr); ok && (n.Op == "++" || n.Op == "--") {
+					note(t, nil, syscalls)
+				}
+			}
+			return true
+		})
+	}
+	for _, p := range prog.Probes {
+		inspect(p, rawSyscallsProbe(p))
+	}
+	for _, f := range prog.Funcs {
+		inspect(f, false)
+	}
+	for _, m := range prog.Macros {
+		inspect(m, false)
+	}
+	return s
+}
+
+// mergeKeys combines the key kinds of two assignments to one map: parts
+// they type differently are untyped.
+func mergeKeys(old, kinds []output.KeyKind, seen bool) []output.KeyKind {
+	if !seen || old == nil {
+		return kinds
+	}
+	if len(old) != len(kinds) {
+		return old // bpftrace refuses the program
+	}
+	for i := range old {
+		if old[i] != kinds[i] {
+			old[i] = output.KeyAny
 		}
 	}
-	lang.Inspect(prog, func(n lang.Node) bool {
-		switch n := n.(type) {
-		case *lang.Assign:
-			if t, ok := n.Target.(*lang.MapExpr); ok {
-				note(t, n.Value)
-			}
-		case *lang.Unary:
-			if t, ok := n.X.(*lang.MapExpr); ok && (n.Op == "++" || n.Op == "--") {
-				note(t, nil)
-			}
+	return old
+}
+
+// rawSyscallsProbe reports whether every attach point of the probe is a
+// raw_syscalls tracepoint, whose args->id is a syscall number.
+func rawSyscallsProbe(p *lang.Probe) bool {
+	for _, ap := range p.AttachPoints {
+		if ap.Canonical != "tracepoint" || len(ap.Parts) < 1 || ap.Parts[0] != "raw_syscalls" {
+			return false
 		}
-		return true
-	})
-	return m
+	}
+	return len(p.AttachPoints) > 0
+}
+
+// keyKind is what a key expression holds, as far as its form tells.
+func keyKind(e lang.Expr, syscalls bool) output.KeyKind {
+	switch e := e.(type) {
+	case *lang.Paren:
+		return keyKind(e.X, syscalls)
+	case *lang.IntLit:
+		return output.KeyInt
+	case *lang.StringLit:
+		return output.KeyString
+	case *lang.Builtin:
+		switch e.Name {
+		case "comm", "func", "probe", "username":
+			return output.KeyString
+		case "kstack", "ustack":
+			return output.KeyStack
+		case "pid", "tid", "cpu", "uid", "gid", "nsecs", "elapsed", "cgroup", "retval", "numaid", "rand", "sarg0", "sarg1", "sarg2":
+			return output.KeyInt
+		}
+		if len(e.Name) > 3 && e.Name[:3] == "arg" {
+			return output.KeyInt
+		}
+	case *lang.Call:
+		switch e.Name {
+		case "str", "ksym", "usym", "strftime", "path", "cgroup_path", "macaddr", "ntop", "strerror", "buf":
+			return output.KeyString
+		case "kstack", "ustack":
+			return output.KeyStack
+		case "reg", "kaddr", "uaddr", "sizeof", "cgroupid", "bswap", "pid", "tid", "cpu":
+			return output.KeyInt
+		}
+	case *lang.Field:
+		if b, ok := e.X.(*lang.Builtin); ok && b.Name == "args" && e.Name == "id" && syscalls {
+			return output.KeySyscall
+		}
+	case *lang.Binary:
+		return output.KeyInt
+	case *lang.Unary:
+		if e.Op == "-" || e.Op == "~" || e.Op == "!" {
+			return output.KeyInt
+		}
+	}
+	return output.KeyAny
 }

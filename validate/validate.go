@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
@@ -80,7 +81,7 @@ type Result struct {
 	// Program is the parsed program (nil when nothing parsed).
 	Program *lang.Program `json:"-"`
 	// Maps describes the program's maps, for the output decoder.
-	Maps Maps `json:"-"`
+	Maps output.Schema `json:"-"`
 
 	expanded map[*lang.AttachPoint][]string
 }

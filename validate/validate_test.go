@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/docs"
@@ -133,11 +134,10 @@ interval:s:1 { print(@opens); clear(@opens); }`, nil)
 	if r.ProbeCount < 5 || len(r.AttachPoints) != 3 || r.AttachPoints[1].Count < 3 {
 		t.Errorf("attach points %+v, count %d", r.AttachPoints, r.ProbeCount)
 	}
-	want := Maps{
-		KeyArity:  map[string]int{"@opens": 2},
-		HistKind:  map[string]string{"@lat": "hist"},
-		ValueType: map[string]string{},
-		Types:     map[string]string{"@opens": "value", "@lat": "hist", "@reads": "value"},
+	want := output.Schema{
+		"@opens": {Name: "@opens", Type: output.TypeValue, Keys: []output.KeyKind{output.KeyString, output.KeyString}},
+		"@lat":   {Name: "@lat", Type: output.TypeHist},
+		"@reads": {Name: "@reads", Type: output.TypeValue},
 	}
 	if diff := cmp.Diff(want, r.Maps); diff != "" {
 		t.Errorf("maps mismatch (-want +got):\n%s", diff)

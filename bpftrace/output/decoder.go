@@ -7,28 +7,18 @@ import (
 
 // Decoder decodes lines of `bpftrace -f json`. The zero value is ready to use.
 //
-// The hint maps are keyed by map name ("@m"). The decoder only reads them;
-// they can be shared by decoders running at the same time. A Decoder keeps
+// The decoder only reads its Schema; it can be shared by decoders running at the same time. A Decoder keeps
 // state across lines (to follow the exit-time map dump) and must not be used
 // by several goroutines at once.
 type Decoder struct {
-	// KeyArity, when it has an entry for a map name ("@m"), says how many key parts
-	// the map has, so a JSON key "1,a" is split correctly; otherwise keys are split on ",".
-	KeyArity map[string]int
-	// HistKind, when it has an entry for a map name, says "hist" or "lhist" (known
-	// from the program); otherwise the kind is inferred from the bucket bounds.
-	HistKind map[string]string
-	// ValueType, when it has an entry for a map name, gives a value type
-	// JSON loses, as [Map.ValueType] lists them ("ksym", "array", …).
-	// Otherwise string values starting with a newline are taken for stacks.
-	ValueType map[string]string
-	// Maps, when set, names every map of the program with its [Map.Type].
-	// Text mode prints a blank line (two for "stats") for each map that is
-	// empty at exit, where JSON prints nothing; with Maps the decoder puts
-	// those lines back into the Text of the next map of the exit-time dump,
-	// and [Decoder.End] returns the ones after the last map. A "hist" or
-	// "lhist" here also serves as HistKind.
-	Maps map[string]string
+	// Schema, when set, describes the program's maps (see [MapSchema]):
+	// how to split keys, hist() from lhist(), value types JSON loses. It
+	// also names every map, so that the blank lines text mode prints for
+	// each map empty at exit (two for stats and avg), where JSON prints
+	// nothing, can be put back into the Text of the next map of the
+	// exit-time dump; [Decoder.End] returns the ones after the last map.
+	// Without it the decoder infers what it can from the data.
+	Schema Schema
 
 	prevBlank bool   // the last line was empty
 	dumping   bool   // two empty lines seen: the exit-time dump is under way
@@ -115,7 +105,7 @@ func (d *Decoder) Decode(line []byte) (Event, error) {
 // End returns what text mode printed after the last record: the blank lines
 // of maps still empty at exit that sort after the last map of the dump, as
 // a KindText event of Type "". It reports false when there are none, when
-// [Decoder.Maps] is unset, or when no dump was seen. Call it once the
+// [Decoder.Schema] is unset, or when no dump was seen. Call it once the
 // stream ended with bpftrace exiting normally; it resets the dump state.
 func (d *Decoder) End() (Event, bool) {
 	if !d.dumping {
@@ -129,12 +119,12 @@ func (d *Decoder) End() (Event, bool) {
 	return Event{Kind: KindText, Text: text}, true
 }
 
-// emptyMapsBefore renders the maps of [Decoder.Maps] that sort between the
+// emptyMapsBefore renders the maps of [Decoder.Schema] that sort between the
 // last map of the dump and name ("" for no bound): bpftrace dumps every map
 // in name order, and JSON skips the empty ones.
 func (d *Decoder) emptyMapsBefore(name string) string {
 	var names []string
-	for m := range d.Maps {
+	for m := range d.Schema {
 		if m > d.lastName && (name == "" || m < name) {
 			names = append(names, m)
 		}
@@ -142,7 +132,7 @@ func (d *Decoder) emptyMapsBefore(name string) string {
 	sort.Strings(names)
 	var text string
 	for _, m := range names {
-		text += emptyMapText(d.Maps[m])
+		text += emptyMapText(d.Schema[m].Type)
 	}
 	return text
 }

@@ -168,7 +168,7 @@ func TestDecode(t *testing.T) {
 		},
 		{
 			name: "ksym values run together",
-			dec:  Decoder{ValueType: map[string]string{"@s": "ksym"}},
+			dec:  Decoder{Schema: Schema{"@s": {Name: "@s", Type: TypeValue, Keys: []KeyKind{KeyAny}, Value: ValueKsym}}},
 			line: `{"type": "map", "data": {"@s": {"1": "0", "2": "0"}}}`,
 			want: mapEvent("map", "@s[1]: 0@s[2]: 0\n", &Map{Name: "@s", Type: "value", ValueType: "ksym", Entries: []Entry{
 				{Key: []string{"1"}, Value: "0"},
@@ -177,7 +177,7 @@ func TestDecode(t *testing.T) {
 		},
 		{
 			name: "array hint",
-			dec:  Decoder{ValueType: map[string]string{"@a": "array"}},
+			dec:  Decoder{Schema: Schema{"@a": {Name: "@a", Type: TypeValue, Value: ValueArray}}},
 			line: `{"type": "map", "data": {"@a": [3,0,0,0]}}`,
 			want: mapEvent("map", "@a: [3,0,0,0]\n", &Map{Name: "@a", Type: "value", ValueType: "array", Entries: []Entry{
 				{Value: []any{int64(3), int64(0), int64(0), int64(0)}},
@@ -200,12 +200,12 @@ func TestDecode(t *testing.T) {
 		{
 			name: "avg",
 			line: `{"type": "stats", "data": {"@a": 4}}`,
-			want: mapEvent("stats", "@a: 4\n\n", &Map{Name: "@a", Type: "stats", Entries: []Entry{{Value: int64(4)}}}),
+			want: mapEvent("stats", "@a: 4\n\n", &Map{Name: "@a", Type: "avg", Entries: []Entry{{Value: int64(4)}}}),
 		},
 		{
 			name: "keyed avg",
 			line: `{"type": "stats", "data": {"@a": {"2": -3, "1": 5}}}`,
-			want: mapEvent("stats", "@a[2]: -3\n@a[1]: 5\n\n", &Map{Name: "@a", Type: "stats", Entries: []Entry{
+			want: mapEvent("stats", "@a[2]: -3\n@a[1]: 5\n\n", &Map{Name: "@a", Type: "avg", Entries: []Entry{
 				{Key: []string{"2"}, Value: int64(-3)},
 				{Key: []string{"1"}, Value: int64(5)},
 			}}),
@@ -226,9 +226,9 @@ func TestDecode(t *testing.T) {
 		},
 		{
 			name: "keyed avg whose keys read like stats",
-			dec:  Decoder{KeyArity: map[string]int{"@a": 1}},
+			dec:  Decoder{Schema: Schema{"@a": {Name: "@a", Type: TypeAvg, Keys: []KeyKind{KeyString}}}},
 			line: `{"type": "stats", "data": {"@a": {"count": 1, "average": 2, "total": 3}}}`,
-			want: mapEvent("stats", "@a[count]: 1\n@a[average]: 2\n@a[total]: 3\n\n", &Map{Name: "@a", Type: "stats", Entries: []Entry{
+			want: mapEvent("stats", "@a[count]: 1\n@a[average]: 2\n@a[total]: 3\n\n", &Map{Name: "@a", Type: "avg", Entries: []Entry{
 				{Key: []string{"count"}, Value: int64(1)},
 				{Key: []string{"average"}, Value: int64(2)},
 				{Key: []string{"total"}, Value: int64(3)},
@@ -344,7 +344,7 @@ func TestDecodeStack(t *testing.T) {
 	}
 }
 
-// TestDecodeDump follows the exit-time dump: with Maps, the blank lines of
+// TestDecodeDump follows the exit-time dump: with a Schema, the blank lines of
 // empty maps come back in name order, before the next map and at the end.
 func TestDecodeDump(t *testing.T) {
 	lines := []string{
@@ -354,10 +354,10 @@ func TestDecodeDump(t *testing.T) {
 		`{"type": "map", "data": {"@b": 1}}`,
 		`{"type": "stats", "data": {"@d": 4}}`,
 	}
-	maps := map[string]string{"@": "value", "@a": "stats", "@b": "value", "@c": "hist", "@d": "stats", "@e": "value"}
+	maps := typesOnly(map[string]MapType{"@": TypeValue, "@a": TypeStats, "@b": TypeValue, "@c": TypeHist, "@d": TypeAvg, "@e": TypeValue})
 	for _, tt := range []struct {
 		name  string
-		maps  map[string]string
+		maps  Schema
 		texts []string
 		end   string
 	}{
@@ -375,7 +375,7 @@ func TestDecodeDump(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Decoder{Maps: tt.maps}
+			d := Decoder{Schema: tt.maps}
 			var texts []string
 			for _, l := range lines {
 				ev, err := d.Decode([]byte(l))

@@ -18,8 +18,8 @@ var update = flag.Bool("update", false, "re-record testdata/*.json and *.txt by 
 type program struct {
 	name string
 	args []string // bpftrace flags before the program file
-	// hints are what the server knows from the program's source.
-	hints Decoder
+	// schema is what the server knows from the program's source.
+	schema Schema
 	// live marks the programs the integration test runs.
 	live bool
 }
@@ -28,12 +28,7 @@ func (p program) path() string { return filepath.Join("testdata", p.name+".bt") 
 
 // decoder returns a fresh decoder with the program's hints.
 func (p program) decoder() *Decoder {
-	return &Decoder{
-		KeyArity:  p.hints.KeyArity,
-		HistKind:  p.hints.HistKind,
-		ValueType: p.hints.ValueType,
-		Maps:      p.hints.Maps,
-	}
+	return &Decoder{Schema: p.schema}
 }
 
 var programs = []program{
@@ -42,29 +37,29 @@ var programs = []program{
 	{name: "bars"},
 	{
 		name:  "lhist",
-		hints: Decoder{HistKind: map[string]string{"@step1": "lhist"}},
+		schema: Schema{"@step1": {Name: "@step1", Type: TypeLhist}},
 		live:  true,
 	},
 	{
 		name:  "keys",
-		hints: Decoder{KeyArity: map[string]int{"@comma": 2}},
+		schema: Schema{"@comma": {Name: "@comma", Type: TypeValue, Keys: []KeyKind{KeyAny, KeyAny}}},
 	},
 	{name: "strings", live: true},
 	{
 		name: "values",
-		hints: Decoder{ValueType: map[string]string{
-			"@bits": "array",
-			"@sym":  "ksym",
-			"@ip":   "inet",
-		}},
+		schema: Schema{
+			"@bits": {Name: "@bits", Type: TypeValue, Value: ValueArray},
+			"@sym":  {Name: "@sym", Type: TypeValue, Value: ValueKsym},
+			"@ip":   {Name: "@ip", Type: TypeValue, Value: ValueInet},
+		},
 	},
 	{
 		name: "cleared",
-		hints: Decoder{Maps: map[string]string{
-			"@a": "stats", "@c": "value", "@d": "value", "@e": "value",
-			"@h": "hist", "@k": "hist", "@s": "stats", "@z": "value",
-			"@l": "lhist", "@keep": "value", "@zz": "value", "@zzz": "value",
-		}},
+		schema: typesOnly(map[string]MapType{
+			"@a": TypeAvg, "@c": TypeValue, "@d": TypeValue, "@e": TypeValue,
+			"@h": TypeHist, "@k": TypeHist, "@s": TypeStats, "@z": TypeValue,
+			"@l": TypeLhist, "@keep": TypeValue, "@zz": TypeValue, "@zzz": TypeValue,
+		}),
 		live: true,
 	},
 	{
@@ -72,6 +67,15 @@ var programs = []program{
 		args: []string{"--unsafe", "-c", "/bin/true a b"},
 		live: true,
 	},
+}
+
+// typesOnly is a schema that gives only the maps' types.
+func typesOnly(types map[string]MapType) Schema {
+	s := Schema{}
+	for name, t := range types {
+		s[name] = MapSchema{Name: name, Type: t}
+	}
+	return s
 }
 
 // TestGolden decodes each recorded JSON stream and compares the
@@ -99,18 +103,18 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestGoldenWithoutHints checks what the hints are for: without them, the
+// TestGoldenWithoutHints checks what the schema is for: without it, the
 // programs that need one do not come out exactly.
 func TestGoldenWithoutHints(t *testing.T) {
 	for _, p := range programs {
-		if p.hints.KeyArity == nil && p.hints.HistKind == nil && p.hints.ValueType == nil && p.hints.Maps == nil {
+		if p.schema == nil {
 			continue
 		}
 		t.Run(p.name, func(t *testing.T) {
 			js := readFile(t, filepath.Join("testdata", p.name+".json"))
 			want := readFile(t, filepath.Join("testdata", p.name+".txt"))
 			if got, _ := decodeStream(t, &Decoder{}, js); got == string(want) {
-				t.Errorf("%s decodes exactly without hints; drop them from the table", p.name)
+				t.Errorf("%s decodes exactly without hints; drop its schema from the table", p.name)
 			}
 		})
 	}

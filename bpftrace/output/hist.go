@@ -134,15 +134,15 @@ func isHistBucket(bk Bucket) bool {
 // An lhist whose buckets all happen to look like hist buckets is taken for a
 // hist; that only changes the text for [0, 1) and [1, 2) (printed [0] and [1])
 // and for bounds of 1G and more (printed 1G rather than 1024M).
-func histKind(entries []Entry) string {
+func histKind(entries []Entry) MapType {
 	for _, e := range entries {
 		for _, bk := range e.Buckets {
 			if !isHistBucket(bk) {
-				return "lhist"
+				return TypeLhist
 			}
 		}
 	}
-	return "hist"
+	return TypeHist
 }
 
 // fixHistBuckets corrects hist()'s last bucket. bpftrace 0.17 computes JSON

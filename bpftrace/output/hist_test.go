@@ -14,7 +14,7 @@ func TestHistKind(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		buckets []Bucket
-		want    string
+		want    MapType
 	}{
 		{"powers of two", []Bucket{bucket(2, 3), bucket(4, 7), bucket(1024, 2047)}, "hist"},
 		{"zero and one", []Bucket{bucket(0, 0), bucket(1, 1)}, "hist"},
@@ -52,10 +52,8 @@ func TestHistKindHint(t *testing.T) {
 		want string
 	}{
 		{"inferred", Decoder{}, "[0]"},
-		{"HistKind", Decoder{HistKind: map[string]string{"@l": "lhist"}}, "[0, 1)"},
-		{"Maps", Decoder{Maps: map[string]string{"@l": "lhist"}}, "[0, 1)"},
-		{"HistKind wins", Decoder{HistKind: map[string]string{"@l": "lhist"}, Maps: map[string]string{"@l": "hist"}}, "[0, 1)"},
-		{"bad hint ignored", Decoder{HistKind: map[string]string{"@l": "x"}}, "[0]"},
+		{"schema", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeLhist})}, "[0, 1)"},
+		{"schema of another type ignored", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeValue})}, "[0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := tt.dec.Decode(line)

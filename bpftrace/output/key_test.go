@@ -43,15 +43,15 @@ func TestDecodeKeyArity(t *testing.T) {
 	line := []byte(`{"type": "map", "data": {"@c": {"a,b,1": 1, "c,22": 2}}}`)
 	for _, tt := range []struct {
 		name  string
-		arity map[string]int
+		arity Schema
 		want  string
 	}{
 		{"without", nil, "@c[a, b, 1]: 1\n@c[c, 22]: 2\n"},
-		{"with", map[string]int{"@c": 2}, "@c[a,b, 1]: 1\n@c[c, 22]: 2\n"},
-		{"for another map", map[string]int{"@d": 2}, "@c[a, b, 1]: 1\n@c[c, 22]: 2\n"},
+		{"with", Schema{"@c": {Name: "@c", Type: TypeValue, Keys: []KeyKind{KeyString, KeyInt}}}, "@c[a,b, 1]: 1\n@c[c, 22]: 2\n"},
+		{"for another map", Schema{"@d": {Name: "@d", Type: TypeValue, Keys: []KeyKind{KeyString, KeyInt}}}, "@c[a, b, 1]: 1\n@c[c, 22]: 2\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := Decoder{KeyArity: tt.arity}
+			d := Decoder{Schema: tt.arity}
 			ev, err := d.Decode(line)
 			if err != nil {
 				t.Fatal(err)

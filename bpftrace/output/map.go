@@ -7,10 +7,9 @@ package output
 type Map struct {
 	Name string `json:"name"` // "@opens"; "@" for the anonymous map
 	// Type is "value" for count(), sum(), min(), max() and plain values;
-	// "stats" for stats() and avg() (whose entries carry Value, as text mode
-	// prints avg() like stats(), with a blank line after the map); "hist" or
-	// "lhist" for histograms.
-	Type    string  `json:"type"`
+	// "avg" for avg() (entries carry Value, the average); "stats" for
+	// stats(); "hist" or "lhist" for histograms.
+	Type    MapType `json:"type"`
 	Entries []Entry `json:"entries"` // in bpftrace's order
 	// ValueType, when set, names the bpftrace type of a "value" map's values
 	// where JSON does not carry it and text mode depends on it: "kstack",
@@ -18,7 +17,7 @@ type Map struct {
 	// no newline between them; "stack" when a kstack or ustack was inferred
 	// from a value starting with a newline), or "array" (printed [1,2], where
 	// a tuple is printed (1, 2)).
-	ValueType string `json:"value_type,omitempty"`
+	ValueType ValueKind `json:"value_type,omitempty"`
 }
 
 // Entry is one key of a map with its value.

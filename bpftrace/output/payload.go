@@ -35,25 +35,29 @@ func (d *Decoder) decodeMap(typ string, p *parser, strict bool) (*Map, error) {
 		}
 	}
 	payload := parser{b: p.b[:end], i: p.i}
-	arity, keyed := d.KeyArity[name]
+	schema := d.Schema[name]
+	arity, keyed := len(schema.Keys), schema.Keyed()
 	m := &Map{Name: name}
 	switch typ {
 	case typeHist:
 		m.Entries, err = payload.histPayload(arity)
 		if err == nil {
-			m.Type = d.histKind(name, m.Entries)
-			if m.Type == "hist" {
+			m.Type = schema.Type
+			if !m.Type.IsHist() {
+				m.Type = histKind(m.Entries)
+			}
+			if m.Type == TypeHist {
 				fixHistBuckets(m.Entries)
 			}
 		}
 	case typeStats:
-		m.Type = "stats"
-		m.Entries, err = payload.statsPayload(arity, keyed && arity > 0)
+		m.Entries, err = payload.statsPayload(arity, keyed)
+		m.Type = statsType(schema.Type, m.Entries)
 	default:
-		m.Type = "value"
-		m.Entries, err = payload.valuePayload(arity, keyed && arity > 0, !strict)
+		m.Type = TypeValue
+		m.Entries, err = payload.valuePayload(arity, keyed, !strict)
 		if err == nil {
-			m.ValueType = d.valueType(name, m.Entries)
+			m.ValueType = valueKind(schema, m.Entries)
 		}
 	}
 	if err != nil {
@@ -62,26 +66,35 @@ func (d *Decoder) decodeMap(typ string, p *parser, strict bool) (*Map, error) {
 	return m, nil
 }
 
-func (d *Decoder) histKind(name string, entries []Entry) string {
-	if k := d.HistKind[name]; k == "hist" || k == "lhist" {
-		return k
+// statsType tells avg() from stats(): the program says, or else the
+// payload does (avg() writes plain integers, stats() objects).
+func statsType(declared MapType, entries []Entry) MapType {
+	if declared == TypeAvg || declared == TypeStats {
+		return declared
 	}
-	if k := d.Maps[name]; k == "hist" || k == "lhist" {
-		return k
+	for _, e := range entries {
+		if e.Stats != nil {
+			return TypeStats
+		}
 	}
-	return histKind(entries)
+	if len(entries) == 0 {
+		return TypeStats
+	}
+	return TypeAvg
 }
 
-func (d *Decoder) valueType(name string, entries []Entry) string {
-	if t, ok := d.ValueType[name]; ok {
-		return t
+// valueKind is the schema's value kind, or else a stack when a string
+// value starts with a newline, as text mode prints stacks.
+func valueKind(schema MapSchema, entries []Entry) ValueKind {
+	if schema.Value != ValueAny {
+		return schema.Value
 	}
 	for _, e := range entries {
 		if s, ok := e.Value.(string); ok && strings.HasPrefix(s, "\n") {
-			return "stack"
+			return ValueStack
 		}
 	}
-	return ""
+	return ValueAny
 }
 
 // keyed walks the entries of {"key": value, ...}, which must fill the

@@ -12,21 +12,21 @@ import (
 // src/output.cpp).
 //
 // A map without entries renders as what text mode prints for an empty map:
-// a blank line, two for "stats".
+// a blank line, two for "stats" and "avg".
 func (m *Map) Text() string {
 	var b strings.Builder
 	switch m.Type {
-	case "hist", "lhist":
+	case TypeHist, TypeLhist:
 		for i, e := range m.Entries {
 			if i > 0 {
 				b.WriteByte('\n')
 			}
 			writeKey(&b, m.Name, e.Key)
 			b.WriteString(": \n")
-			writeBuckets(&b, e.Buckets, m.Type == "lhist")
+			writeBuckets(&b, e.Buckets, m.Type == TypeLhist)
 		}
 		b.WriteByte('\n')
-	case "stats":
+	case TypeStats, TypeAvg:
 		for i, e := range m.Entries {
 			if i > 0 {
 				b.WriteByte('\n')
@@ -41,15 +41,13 @@ func (m *Map) Text() string {
 		}
 		b.WriteString("\n\n")
 	default:
-		// bpftrace separates entries with a newline except for these value
-		// types, whose text mode strings either end in one already (stacks)
-		// or, as of 0.17, run together (symbols, addresses).
+		// bpftrace separates entries with a newline except for the value
+		// kinds that run together.
 		sep := "\n"
-		switch m.ValueType {
-		case "stack", "kstack", "ustack", "ksym", "usym", "inet":
+		if m.ValueType.runTogether() {
 			sep = ""
 		}
-		array := m.ValueType == "array"
+		array := m.ValueType == ValueArray
 		for i, e := range m.Entries {
 			if i > 0 {
 				b.WriteString(sep)
@@ -65,7 +63,7 @@ func (m *Map) Text() string {
 
 // emptyMapText is what text mode prints for a map of this type without
 // entries, which JSON mode does not print at all.
-func emptyMapText(typ string) string {
+func emptyMapText(typ MapType) string {
 	return (&Map{Type: typ}).Text()
 }
 
