@@ -191,3 +191,11 @@ func (l *ldCache) get(path string) ([]ldEntry, error) {
 	l.path, l.size, l.mtime, l.entries = path, st.Size(), st.ModTime(), entries
 	return entries, nil
 }
+
+// ResolveTarget returns the files a uprobe, uretprobe or usdt target names,
+// resolved as bpftrace resolves it: a path (or a glob of paths) as
+// written, a bare name through $PATH and then as a library. The policy
+// canonicalises them and judges the files.
+func (c *Catalog) ResolveTarget(target string) ([]string, error) {
+	return c.resolveTarget(target)
+}

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 
@@ -17,10 +16,13 @@ type Policy struct {
 	// uprobe, kprobe, BEGIN...). Empty allows every type.
 	Providers []string
 	// AllowProbes are globs a concrete probe must match (any of them), e.g.
-	// "tracepoint:syscalls:*". Empty allows every probe.
+	// "tracepoint:syscalls:*". Empty allows every probe. For uprobe,
+	// uretprobe and usdt probes the binary is judged by its canonical path
+	// (symlinks, /proc links, library names and relative paths resolved),
+	// and a rule for uprobe covers uretprobe and the reverse.
 	AllowProbes []string
 	// DenyProbes are globs no concrete probe may match; they win over
-	// AllowProbes.
+	// AllowProbes. They judge binaries as AllowProbes does.
 	DenyProbes []string
 	// DenyCalls are the builtin functions refused. By default the ones that
 	// need --unsafe (system, signal, override, write_user).
@@ -41,6 +43,9 @@ type Policy struct {
 	// run may be confined to (globs for cgroup paths).
 	ScopeComms   []string
 	ScopeCgroups []string
+	// Sensitive is the class of programs that read secrets, refused or
+	// left to a person to approve (see [DefaultSensitive]).
+	Sensitive Sensitive
 }
 
 // UnsafeCalls are the builtins bpftrace refuses without --unsafe.
@@ -51,6 +56,7 @@ func Default() Policy {
 	return Policy{
 		DenyCalls:       slices.Clone(UnsafeCalls),
 		MaxAttachPoints: 100,
+		Sensitive:       DefaultSensitive(),
 	}
 }
 
@@ -64,6 +70,10 @@ type Violation struct {
 	Pos, End lang.Pos
 	Message  string
 	Hint     string
+	// Approval, when set, is a plain summary of what the program would
+	// read: the violation belongs to the sensitive class and the policy
+	// lets a person approve it (see [NeedsApproval]).
+	Approval string
 }
 
 // Input is what a policy decision is made on.
@@ -81,6 +91,10 @@ type Input struct {
 	Expanded map[*lang.AttachPoint][]string
 	// Scope is the target the run is confined to, or nil.
 	Scope *Scope
+	// Binaries gives, for each uprobe, uretprobe and usdt attach point, the
+	// files its target resolves to (see [ResolveBinaries]). An attach point
+	// missing here is refused: the policy judges files, not spellings.
+	Binaries map[*lang.AttachPoint]Binaries
 }
 
 // Check returns every violation of the policy, in source order.
@@ -107,6 +121,8 @@ func (p *Policy) Check(in Input) []Violation {
 	vs = append(vs, p.checkCalls(in.Program)...)
 	vs = append(vs, p.checkProbes(in)...)
 	vs = append(vs, p.checkScope(in.Scope)...)
+	vs = append(vs, p.checkAddresses(in.Program)...)
+	vs = append(vs, p.checkSyscallBuffers(in)...)
 	slices.SortStableFunc(vs, func(a, b Violation) int { return a.Pos.Offset - b.Pos.Offset })
 	return vs
 }
@@ -203,65 +219,6 @@ func callHint(name string) string {
 	return "list_helpers shows the other builtins; ask the administrator if you need this one"
 }
 
-// checkCat allows cat() only of a literal path (or format) that matches the
-// allow-list and holds no "..".
-func (p *Policy) checkCat(c *lang.Call) (Violation, bool) {
-	v := Violation{Rule: "cat.paths", Pos: c.Pos(), End: c.NameEnd}
-	if len(p.CatPaths) == 0 {
-		v.Message = "cat() is refused by this server's policy: it reads any file as root"
-		v.Hint = "read the file outside the trace; an administrator can allow some paths (cat.paths in the configuration)"
-		return v, true
-	}
-	if len(c.Args) == 0 {
-		return v, false // bpftrace reports the missing argument
-	}
-	lit, ok := c.Args[0].(*lang.StringLit)
-	if !ok {
-		v.Message = "cat() must be given its path as a string literal here, so that the policy can check it"
-		v.Hint = "write the path in the program: cat(\"/proc/%d/status\", pid)"
-		return v, true
-	}
-	pattern := formatAsGlob(lit.Value)
-	if !strings.HasPrefix(pattern, "/") || slices.Contains(strings.Split(pattern, "/"), "..") || path.Clean(pattern) != pattern {
-		v.Message = fmt.Sprintf("cat(%q) is refused: the path must be absolute and clean (no .., no //)", lit.Value)
-		v.Hint = "write the absolute path without .. or repeated slashes"
-		return v, true
-	}
-	for _, g := range p.CatPaths {
-		if ok, _ := path.Match(g, pattern); ok {
-			return v, false
-		}
-	}
-	v.Message = fmt.Sprintf("cat(%q) is refused: the path is not in this server's allow-list (%s)", lit.Value, strings.Join(p.CatPaths, ", "))
-	v.Hint = "read only the files the administrator allows, or read this one outside the trace"
-	return v, true
-}
-
-// formatAsGlob turns the printf-style conversions of a cat() path into *:
-// "/proc/%d/status" → "/proc/*/status". %% stays a literal %.
-func formatAsGlob(f string) string {
-	var b strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' {
-			b.WriteByte(f[i])
-			continue
-		}
-		if i+1 < len(f) && f[i+1] == '%' {
-			b.WriteByte('%')
-			i++
-			continue
-		}
-		// Skip flags, width, length and the conversion letter.
-		j := i + 1
-		for j < len(f) && strings.IndexByte("-+ #0123456789.hlLqjzt", f[j]) >= 0 {
-			j++
-		}
-		b.WriteByte('*')
-		i = j
-	}
-	return b.String()
-}
-
 func (p *Policy) checkProbes(in Input) []Violation {
 	var vs []Violation
 	total := 0
@@ -283,14 +240,27 @@ func (p *Policy) checkProbes(in Input) []Violation {
 			if len(names) > most {
 				most, widest = len(names), ap
 			}
+			if hasBinary(ap) {
+				// Rules judge the file, not its spelling.
+				bs, known := in.Binaries[ap]
+				judged, named := judgedNames(ap, names, bs)
+				if problem := binaryProblem(ap, bs, known, named); problem != "" {
+					vs = append(vs, binaryViolation(ap, problem))
+					continue
+				}
+				names = judged
+				if v, bad := p.checkSensitiveBinary(ap, bs); bad {
+					vs = append(vs, v)
+				}
+			}
 			for _, n := range names {
-				if denied := matchAny(p.DenyProbes, n); denied != "" {
+				if denied := matchAnyAlike(p.DenyProbes, n); denied != "" {
 					vs = append(vs, Violation{Rule: "probes.deny", Pos: ap.Pos(), End: ap.End(),
 						Message: fmt.Sprintf("%s is denied by this server's policy (rule %q)", n, denied),
 						Hint:    "trace something else; the administrator has excluded these probes"})
 					break
 				}
-				if len(p.AllowProbes) > 0 && matchAny(p.AllowProbes, n) == "" && !alwaysAllowed(n) {
+				if len(p.AllowProbes) > 0 && matchAnyAlike(p.AllowProbes, n) == "" && !alwaysAllowed(n) {
 					vs = append(vs, Violation{Rule: "probes.allow", Pos: ap.Pos(), End: ap.End(),
 						Message: fmt.Sprintf("%s is not among the probes this server's policy allows (%s)", n, strings.Join(p.AllowProbes, ", ")),
 						Hint:    "use a probe that matches the allow-list"})

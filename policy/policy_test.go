@@ -105,8 +105,12 @@ func TestConfiguredRules(t *testing.T) {
 		{"probe allow-list ok", func(p *Policy) { p.AllowProbes = []string{"tracepoint:syscalls:*"} },
 			`tracepoint:syscalls:sys_enter_read* { @ = count(); } BEGIN { } END { }`,
 			map[string][]string{"tracepoint:syscalls:sys_enter_read*": {"tracepoint:syscalls:sys_enter_read", "tracepoint:syscalls:sys_enter_readv"}}, nil},
-		{"probe deny-list", func(p *Policy) { p.DenyProbes = []string{"uprobe:*libssl*"} },
-			`uprobe:/usr/lib/x86_64-linux-gnu/libssl.so.3:SSL_write { @ = count(); }`, nil, []string{"probes.deny"}},
+		{"probe deny-list", func(p *Policy) { p.DenyProbes = []string{"uprobe:*libssl*"}; p.Sensitive.Binaries = nil },
+			`uprobe:testdata/bin/libssl.so.3:SSL_write { @ = count(); }`, nil, []string{"probes.deny"}},
+		{"probe deny-list covers uretprobe", func(p *Policy) { p.DenyProbes = []string{"uprobe:*libssl*"}; p.Sensitive.Binaries = nil },
+			`uretprobe:testdata/bin/libssl.so.3:SSL_write { @ = count(); }`, nil, []string{"probes.deny"}},
+		{"sensitive binary", func(p *Policy) {},
+			`ur:./testdata/./bin/../bin/libssl.so.3:SSL_read { @ = count(); }`, nil, []string{"sensitive.binaries"}},
 		{"attach point limit", func(p *Policy) { p.MaxAttachPoints = 2 },
 			`tracepoint:syscalls:sys_enter_read* { @ = count(); }`,
 			map[string][]string{"tracepoint:syscalls:sys_enter_read*": {"a", "b", "c"}}, []string{"probes.max_attach_points"}},
@@ -131,12 +135,21 @@ func TestConfiguredRules(t *testing.T) {
 					}
 				}
 			}
-			got := rules(p.Check(Input{Program: prog, Expanded: exp}))
+			got := rules(p.Check(Input{Program: prog, Expanded: exp, Binaries: ResolveBinaries(prog, nil, cwd(t))}))
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("rules = %v, want %v", got, tt.want)
 			}
 		})
 	}
+}
+
+func cwd(t *testing.T) string {
+	t.Helper()
+	d, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func TestNeedsUnsafe(t *testing.T) {
@@ -151,17 +164,36 @@ func TestNeedsUnsafe(t *testing.T) {
 	}
 }
 
-func TestFormatAsGlob(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"/proc/%d/status", "/proc/*/status"},
-		{"/proc/%-5llu/x", "/proc/*/x"},
-		{"/a/%%/b", "/a/%/b"},
-		{"/a/%s%d", "/a/**"},
-		{"/plain", "/plain"},
-		{"/trailing%", "/trailing*"},
+func TestCatPattern(t *testing.T) {
+	for _, tt := range []struct{ src, want string }{
+		{`cat("/proc/%d/status", pid)`, "/proc/*/status"},
+		{`cat("/proc/%-5llu/x", pid)`, "/proc/*/x"},
+		{`cat("/a/%%/b")`, "/a/%/b"},
+		{`cat("/a/%s/%d", "b", 1)`, "/a/b/*"},
+		{`cat("/a/%s", "../../etc/shadow")`, "/a/../../etc/shadow"},
+		{`cat("/a/%c%c", 46, 46)`, "/a/.."},
+		{`cat("/plain")`, "/plain"},
+		{`cat("/x/%s", comm)`, "!"},
+		{`cat("/x/%s", $s)`, "!"},
+		{`cat("/x/%.2s", "ab")`, "!"},
+		{`cat("/x/%c", pid)`, "!"},
+		{`cat("/x/%p", pid)`, "!"},
+		{`cat("/x/%d")`, "/x/*"},
+		{`cat("/x/%d", 1, 2)`, "!"},
+		{`cat("/trailing%")`, "!"},
+		{`cat("/trailing%l")`, "!"},
 	} {
-		if got := formatAsGlob(tt.in); got != tt.want {
-			t.Errorf("formatAsGlob(%q) = %q, want %q", tt.in, got, tt.want)
+		prog, err := lang.Parse("stdin", "BEGIN { "+tt.src+"; }")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := prog.Probes[0].Body.Stmts[0].(*lang.ExprStmt).X.(*lang.Call)
+		got, bad := catPattern(c.Args[0].(*lang.StringLit).Value, c.Args[1:])
+		if bad != nil {
+			got = "!"
+		}
+		if got != tt.want {
+			t.Errorf("%s: pattern %q, want %q", tt.src, got, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -35,6 +36,9 @@ type Diagnostic struct {
 	Code string `json:"code"`
 	// Rule names the policy rule behind a "policy" finding.
 	Rule string `json:"rule,omitempty"`
+	// Approval, on a finding of the sensitive class when the policy lets a
+	// person decide, says in plain words what the program would read.
+	Approval string `json:"approval,omitempty"`
 }
 
 func (d Diagnostic) String() string {
@@ -82,6 +86,11 @@ type Result struct {
 	Program *lang.Program `json:"-"`
 	// Maps describes the program's maps, for the output decoder.
 	Maps output.Schema `json:"-"`
+	// Binaries are the files the program's uprobe, uretprobe and usdt
+	// attach points resolve to, as the policy judged them; Source names
+	// them by these canonical paths. policy.VerifyBinaries checks, just
+	// before a run starts, that they are still those files.
+	Binaries map[*lang.AttachPoint]policy.Binaries `json:"-"`
 
 	expanded map[*lang.AttachPoint][]string
 }
@@ -103,6 +112,12 @@ func (r *Result) Errors() []Diagnostic {
 }
 
 func (r *Result) add(d Diagnostic) { r.Diagnostics = append(r.Diagnostics, d) }
+
+func (r *Result) hasErrorAt(p lang.Pos) bool {
+	return slices.ContainsFunc(r.Diagnostics, func(d Diagnostic) bool {
+		return d.Severity == Error && d.Line == p.Line && d.Column == p.Column
+	})
+}
 
 // Options configure a Validator.
 type Options struct {
@@ -191,8 +206,25 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	checkPositionals(r, prog)
 	v.checkPolicy(r, prog, scope)
 	r.Maps = analyseMaps(prog)
-	if r.Valid() && scope != nil {
-		scoped, err := policy.ApplyScope(src, prog, *scope)
+	if !r.Valid() {
+		return r
+	}
+	// bpftrace runs the binaries the policy judged, by their canonical
+	// paths, rather than resolving what was written again.
+	canon, err := policy.CanonicalizeBinaries(src, prog, r.Binaries)
+	if err != nil {
+		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleBinary, Message: err.Error(),
+			Hint: "name each binary by its real path (readlink -f shows it)"})
+		return r
+	}
+	r.Source = canon
+	if scope != nil {
+		cprog, err := lang.Parse("stdin", canon)
+		if err != nil {
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleBinary, Message: err.Error()})
+			return r
+		}
+		scoped, err := policy.ApplyScope(canon, cprog, *scope)
 		if err != nil {
 			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: "scope.targets", Message: err.Error(),
 				Hint: "give exactly one of pid, comm or cgroup"})
@@ -205,9 +237,20 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 
 // checkPolicy adds the policy's verdict.
 func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Scope) {
-	for _, vi := range v.o.Policy.Check(policy.Input{Source: r.Source, Program: prog, Expanded: r.expanded, Scope: scope}) {
+	var resolve policy.TargetResolver
+	if v.o.Catalog != nil {
+		resolve = v.o.Catalog.ResolveTarget
+	}
+	// bpftrace resolves a relative path against its working directory,
+	// which is the server's.
+	base, _ := os.Getwd()
+	r.Binaries = policy.ResolveBinaries(prog, resolve, base)
+	for _, vi := range v.o.Policy.Check(policy.Input{Source: r.Source, Program: prog, Expanded: r.expanded, Scope: scope, Binaries: r.Binaries}) {
+		if vi.Rule == policy.RuleBinary && r.hasErrorAt(vi.Pos) {
+			continue // the attach point is already refused: no probe matches it
+		}
 		r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
-			Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})
+			Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule, Approval: vi.Approval})
 	}
 	r.Unsafe = v.o.Policy.NeedsUnsafe(prog)
 }

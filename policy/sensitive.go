@@ -1,0 +1,437 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+)
+
+// Rule names of the checks of this file and of binaries.go, as the
+// configuration file and the diagnostics spell them.
+const (
+	RuleBinary           = "probes.binary"
+	RuleSensitiveBinary  = "sensitive.binaries"
+	RuleSensitiveAddress = "sensitive.addresses"
+	RuleSensitiveBuffers = "sensitive.syscall_buffers"
+)
+
+// Approval says what happens to a program of the sensitive class.
+type Approval string
+
+const (
+	// ApprovalRefuse refuses it, saying why.
+	ApprovalRefuse Approval = "refuse"
+	// ApprovalElicit asks the user (through MCP elicitation, when the
+	// client supports it) to approve it, showing what it would read; it is
+	// refused when the client cannot ask.
+	ApprovalElicit Approval = "elicit"
+)
+
+// Sensitive defines the class of programs that read secrets: passwords,
+// keys, plaintext before encryption, or whatever other processes read and
+// write. Each part of the class can be switched off.
+type Sensitive struct {
+	// Approval is ApprovalRefuse ("" means the same) or ApprovalElicit.
+	Approval Approval
+	// Binaries are globs (a * crosses /) over the canonical path of a
+	// uprobe, uretprobe or usdt binary whose probes read authentication or
+	// cryptographic data. Empty leaves binaries out of the class.
+	Binaries []string
+	// Addresses puts in the class reads through integer addresses cast to
+	// pointers: str(0x7fff...), *(uint64 *)1234, buf(arg0 + 8, 16).
+	Addresses bool
+	// SyscallBuffers puts in the class reads of the data buffers of read,
+	// write, recv and send syscalls (str(args->buf)) in a run that is not
+	// confined to a target, since they read every process's data.
+	SyscallBuffers bool
+}
+
+// SensitiveBinaries is the default list of authentication and crypto code:
+// PAM and its modules, libcrypt, OpenSSL, GnuTLS, libgcrypt, NSS, and the
+// programs that handle passwords and keys.
+var SensitiveBinaries = []string{
+	"*/libpam.so*", "*/libpam_misc.so*", "*/security/pam_*.so",
+	"*/libcrypt.so*", "*/libxcrypt.so*",
+	"*/libssl.so*", "*/libssl3.so*", "*/libcrypto.so*",
+	"*/libgnutls.so*", "*/libgnutls-*.so*", "*/libgcrypt.so*", "*/libnss3.so*", "*/libsoftokn3.so*",
+	"*/sshd", "*/sshd-session", "*/sshd-auth", "*/ssh-agent",
+	"*/sudo", "*/sudoers.so", "*/su", "*/passwd", "*/chpasswd", "*/unix_chkpwd", "*/login",
+	"*/gpg-agent", "*/gpg",
+}
+
+// DefaultSensitive is the sensitive class in force without configuration:
+// all of it, refused.
+func DefaultSensitive() Sensitive {
+	return Sensitive{Approval: ApprovalRefuse, Binaries: slices.Clone(SensitiveBinaries), Addresses: true, SyscallBuffers: true}
+}
+
+// NeedsApproval reports whether a person may approve a program refused
+// with vs: every violation belongs to the sensitive class and the policy
+// asks for approval. The summaries of the violations say what would be read.
+func NeedsApproval(vs []Violation) bool {
+	if len(vs) == 0 {
+		return false
+	}
+	for _, v := range vs {
+		if v.Approval == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// sensitive fills in a violation of the sensitive class: the hint, and the
+// summary a person would approve when the policy asks for approval.
+func (p *Policy) sensitive(v Violation, summary string) Violation {
+	if p.Sensitive.Approval == ApprovalElicit {
+		v.Approval = summary
+		v.Hint += "; this server can ask you to approve it (the client must support MCP elicitation)"
+	} else {
+		v.Hint += "; an administrator can let a person approve such programs (sensitive.approval = \"elicit\")"
+	}
+	return v
+}
+
+func (p *Policy) checkSensitiveBinary(ap *lang.AttachPoint, bs Binaries) (Violation, bool) {
+	for _, b := range bs.Files {
+		g := matchAny(p.Sensitive.Binaries, b.Path)
+		if g == "" && b.Root != "" {
+			g = matchAny(p.Sensitive.Binaries, b.InRoot())
+		}
+		if g == "" {
+			continue
+		}
+		fn := ""
+		if len(ap.Parts) > 1 {
+			fn = " (" + strings.Join(ap.Parts[1:], ":") + ")"
+		}
+		v := Violation{Rule: RuleSensitiveBinary, Pos: ap.Pos(), End: ap.End(),
+			Message: fmt.Sprintf("%s probes %s, which handles authentication or cryptography (rule %q): its arguments and memory hold passwords, keys or plaintext", ap.Raw, b.Path, g),
+			Hint:    "trace the service's syscalls, latency or its own functions instead"}
+		return p.sensitive(v, fmt.Sprintf("A %s on %s%s: it reads the arguments and memory of authentication or cryptographic code, in every process that uses it.", ap.Canonical, b.Path, fn)), true
+	}
+	return Violation{}, false
+}
+
+// addrKind classifies an expression used as an address.
+type addrKind int
+
+const (
+	addrOther   addrKind = iota // a pointer the program was given: args->buf, arg0, $p = args->x
+	addrInt                     // an integer value: arg0, retval, reg("ip") used as they are
+	addrDerived                 // an address made of integers: 0x7fff..., arg0 + 8, (uint64 *)1234
+)
+
+// addrKinds tracks what scratch variables and maps hold, over the whole
+// program: a map written in one probe is read in another.
+type addrKinds map[string]addrKind
+
+func (k addrKinds) of(e lang.Expr) addrKind {
+	switch e := e.(type) {
+	case *lang.IntLit:
+		return addrDerived
+	case *lang.Builtin:
+		if e.Name == "retval" || strings.HasPrefix(e.Name, "arg") || strings.HasPrefix(e.Name, "sarg") {
+			return addrInt
+		}
+	case *lang.Call:
+		if e.Name == "reg" {
+			return addrInt
+		}
+		if (e.Name == "uptr" || e.Name == "kptr") && len(e.Args) == 1 {
+			return k.of(e.Args[0])
+		}
+	case *lang.Var:
+		return k[e.Name]
+	case *lang.MapExpr:
+		return k[e.Name]
+	case *lang.Paren:
+		return k.of(e.X)
+	case *lang.Cast:
+		return k.of(e.X)
+	case *lang.Unary:
+		if e.Op == "-" || e.Op == "~" || e.Op == "+" {
+			return k.of(e.X)
+		}
+	case *lang.Ternary:
+		return max(k.of(e.Then), k.of(e.Else))
+	case *lang.Binary:
+		switch e.Op {
+		case "+", "-", "*", "/", "%", "|", "&", "^", "<<", ">>":
+			x, y := k.of(e.X), k.of(e.Y)
+			// Arithmetic on an integer makes an address of integers;
+			// arithmetic on a pointer the program was given stays one.
+			if x == addrOther && y == addrOther {
+				return addrOther
+			}
+			if x >= addrInt && y >= addrInt || x == addrDerived || y == addrDerived {
+				return addrDerived
+			}
+			return addrInt
+		}
+	}
+	return addrOther
+}
+
+// learn records what the program's assignments store, until nothing
+// changes (a value can flow through several variables).
+func learnAddrKinds(prog *lang.Program) addrKinds {
+	k := addrKinds{}
+	for changed, rounds := true, 0; changed && rounds < 8; rounds++ {
+		changed = false
+		lang.Inspect(prog, func(n lang.Node) bool {
+			var target, value lang.Expr
+			switch n := n.(type) {
+			case *lang.Assign:
+				target, value = n.Target, n.Value
+			case *lang.VarDecl:
+				target, value = n.Var, n.Value
+			default:
+				return true
+			}
+			if value == nil {
+				return true
+			}
+			name := ""
+			switch t := target.(type) {
+			case *lang.Var:
+				name = t.Name
+			case *lang.MapExpr:
+				name = t.Name
+			}
+			if v := k.of(value); name != "" && v > k[name] {
+				k[name] = v
+				changed = true
+			}
+			return true
+		})
+	}
+	return k
+}
+
+// checkAddresses finds reads through addresses made of integers.
+func (p *Policy) checkAddresses(prog *lang.Program) []Violation {
+	if !p.Sensitive.Addresses {
+		return nil
+	}
+	k := learnAddrKinds(prog)
+	var vs []Violation
+	report := func(n lang.Node, what string) {
+		v := Violation{Rule: RuleSensitiveAddress, Pos: n.Pos(), End: n.End(),
+			Message: fmt.Sprintf("%s reads memory at an address computed from integers: it can read any memory of the traced process or the kernel (keys, tokens, other requests)", what),
+			Hint:    "read through the typed arguments of the probe instead (args->name, or str(arg0) for a char * argument as it is), or declare a struct and cast the argument pointer to it"}
+		vs = append(vs, p.sensitive(v, fmt.Sprintf("%s: a read of memory at an address made of integers, which can be any memory of the traced process or the kernel.", what)))
+	}
+	lang.Inspect(prog, func(n lang.Node) bool {
+		switch n := n.(type) {
+		case *lang.Call:
+			switch n.Name {
+			case "str", "buf", "strncmp", "pton", "macaddr", "ntop", "kstr", "ustr":
+				for i, a := range n.Args {
+					if n.Name == "ntop" || n.Name == "pton" {
+						break // they convert values, not addresses
+					}
+					if (i == 0 || n.Name == "strncmp" && i == 1) && k.of(a) == addrDerived {
+						report(n, n.Name+"()")
+						return true
+					}
+				}
+			}
+		case *lang.Unary:
+			if n.Op == "*" && !n.Postfix && k.of(n.X) == addrDerived {
+				report(n, "the dereference")
+			}
+		case *lang.Field:
+			if n.Arrow && k.of(n.X) == addrDerived {
+				report(n, "->"+n.Name)
+			}
+		case *lang.Index:
+			if k.of(n.X) == addrDerived {
+				report(n, "the index")
+			}
+		}
+		return true
+	})
+	return vs
+}
+
+// dataSyscalls are the syscalls whose arguments point at the data a
+// process reads or writes (files, pipes, sockets).
+var dataSyscalls = []string{
+	"read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2",
+	"recvfrom", "sendto", "recvmsg", "sendmsg", "recvmmsg", "sendmmsg", "recv", "send",
+	"splice", "vmsplice", "tee", "copy_file_range", "process_vm_readv", "process_vm_writev",
+}
+
+// dataTracepoint reports whether a concrete tracepoint passes a syscall's
+// data buffer (sys_enter_read, and raw_syscalls, which pass every syscall's
+// arguments).
+func dataTracepoint(name string) bool {
+	rest, ok := strings.CutPrefix(name, "tracepoint:")
+	if !ok {
+		return false
+	}
+	if strings.HasPrefix(rest, "raw_syscalls:") {
+		return true
+	}
+	ev, ok := strings.CutPrefix(rest, "syscalls:")
+	if !ok {
+		return false
+	}
+	for _, pre := range []string{"sys_enter_", "sys_exit_"} {
+		if sc, ok := strings.CutPrefix(ev, pre); ok {
+			return slices.Contains(dataSyscalls, sc)
+		}
+	}
+	return false
+}
+
+// dataFunctions are kernel functions whose arguments point at the data a
+// process reads or writes, for kprobes and kfuncs.
+var dataFunctions = []string{
+	"*sys_read", "*sys_write", "*sys_pread64", "*sys_pwrite64", "*sys_readv", "*sys_writev",
+	"*sys_recv*", "*sys_send*", "vfs_read", "vfs_write", "vfs_readv", "vfs_writev", "vfs_iter_read", "vfs_iter_write",
+	"*_sendmsg", "*_recvmsg", "*_sendpage", "sock_write_iter", "sock_read_iter", "pipe_read", "pipe_write",
+	"copy_to_user", "copy_from_user", "_copy_to_user", "_copy_from_user", "__copy_to_user*", "__copy_from_user*",
+}
+
+// dataProbe returns the first concrete probe of pr that passes a data
+// buffer, or "".
+func dataProbe(pr *lang.Probe, expanded map[*lang.AttachPoint][]string) string {
+	for _, ap := range pr.AttachPoints {
+		names := expanded[ap]
+		unexpanded := len(names) == 0
+		if unexpanded {
+			names = []string{ap.Canonical + ":" + strings.Join(ap.Parts, ":")}
+		}
+		for _, n := range names {
+			switch ap.Canonical {
+			case "tracepoint":
+				if dataTracepoint(n) || ap.Wildcard && unexpanded && wildcardMayBeData(n) {
+					return n
+				}
+			case "kprobe", "kretprobe", "kfunc", "kretfunc":
+				fn := n[strings.LastIndexByte(n, ':')+1:]
+				if matchAny(dataFunctions, fn) != "" || ap.Wildcard && unexpanded && strings.ContainsAny(fn, "*?[{") {
+					return n
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// checkSyscallBuffers finds str() and buf() of a data syscall's buffer in
+// a run that is not confined to a target: read in the probe itself, or
+// through a map or variable that a data probe filled with the pointer (the
+// usual way: save args->buf at sys_enter_read, read it at sys_exit_read).
+func (p *Policy) checkSyscallBuffers(in Input) []Violation {
+	if !p.Sensitive.SyscallBuffers || in.Scope != nil {
+		return nil
+	}
+	data := map[*lang.Probe]string{}
+	tainted := map[string]string{} // map or variable name → the data probe that filled it
+	for _, pr := range in.Program.Probes {
+		tp := dataProbe(pr, in.Expanded)
+		if tp == "" {
+			continue
+		}
+		data[pr] = tp
+		lang.Inspect(pr, func(n lang.Node) bool {
+			var target, value lang.Expr
+			switch n := n.(type) {
+			case *lang.Assign:
+				target, value = n.Target, n.Value
+			case *lang.VarDecl:
+				target, value = n.Var, n.Value
+			default:
+				return true
+			}
+			if value != nil && readsData(value, nil) {
+				if name := nameOf(target); name != "" {
+					tainted[name] = tp
+				}
+			}
+			return true
+		})
+	}
+	var vs []Violation
+	for _, pr := range in.Program.Probes {
+		lang.Inspect(pr, func(n lang.Node) bool {
+			c, ok := n.(*lang.Call)
+			if !ok || (c.Name != "str" && c.Name != "buf") || len(c.Args) == 0 {
+				return true
+			}
+			tp := ""
+			if t, ok := data[pr]; ok && readsData(c.Args[0], nil) {
+				tp = t
+			} else if name := readsTainted(c.Args[0], tainted); name != "" {
+				tp = tainted[name]
+			}
+			if tp == "" {
+				return true
+			}
+			v := Violation{Rule: RuleSensitiveBuffers, Pos: c.Pos(), End: c.End(),
+				Message: fmt.Sprintf("%s() reads the data buffer of %s in every process: what they read and write (files, pipes, network traffic, other clients' tokens)", c.Name, tp),
+				Hint:    "confine the run to a target (target: {pid}, {comm} or {cgroup}), or count sizes (args->count, retval) rather than reading data"}
+			vs = append(vs, p.sensitive(v, fmt.Sprintf("%s() of the data passed to %s, in every process on the host: the contents of files, pipes and network traffic.", c.Name, tp)))
+			return true
+		})
+	}
+	return vs
+}
+
+func nameOf(e lang.Expr) string {
+	switch t := e.(type) {
+	case *lang.Var:
+		return t.Name
+	case *lang.MapExpr:
+		return t.Name
+	}
+	return ""
+}
+
+// readsData reports whether an expression reads a probe argument (args,
+// argN, with any arithmetic or cast).
+func readsData(e lang.Expr, _ map[string]string) bool {
+	found := false
+	lang.Inspect(e, func(n lang.Node) bool {
+		if b, ok := n.(*lang.Builtin); ok && (b.Name == "args" || strings.HasPrefix(b.Name, "arg")) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// readsTainted returns the name of a tainted map or variable e reads, or "".
+func readsTainted(e lang.Expr, tainted map[string]string) string {
+	found := ""
+	lang.Inspect(e, func(n lang.Node) bool {
+		if name := nameOf(asExpr(n)); name != "" && tainted[name] != "" {
+			found = name
+		}
+		return found == ""
+	})
+	return found
+}
+
+func asExpr(n lang.Node) lang.Expr {
+	e, _ := n.(lang.Expr)
+	return e
+}
+
+// wildcardMayBeData reports whether an unexpanded tracepoint pattern could
+// match a data syscall.
+func wildcardMayBeData(pattern string) bool {
+	for _, sc := range dataSyscalls {
+		for _, ev := range []string{"tracepoint:syscalls:sys_enter_" + sc, "tracepoint:syscalls:sys_exit_" + sc, "tracepoint:raw_syscalls:sys_enter"} {
+			if globMatch(pattern, ev) {
+				return true
+			}
+		}
+	}
+	return false
+}
