@@ -16,23 +16,33 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/access"
 )
 
 // minTokenLen is the shortest secret accepted: 16 characters is the least
 // that stands up to guessing over the network; `openssl rand -hex 32` gives 64.
 const minTokenLen = 16
 
-// Token is a bearer token a client presents and the name that stands for it
-// in logs, history and audit. The secret never leaves this type: it prints
-// and logs as its name.
+// DefaultRole is the role of a token whose line names none ("name:token"):
+// it runs programs and sees only its own executions. An administrator
+// grants admin explicitly.
+const DefaultRole = access.Operator
+
+// Token is a bearer token a client presents, the name that stands for it
+// in logs, history and audit, and its role. The secret never leaves this
+// type: it prints and logs as its name.
 type Token struct {
 	name string
+	role access.Role
 	hash [sha256.Size]byte
 }
 
-// NewToken checks a name and a secret and returns the token. The name is
-// letters, digits and ._@- (up to 64); the secret at least 16 characters of
-// the bearer token alphabet (RFC 6750: letters, digits and -._~+/, then =).
+// NewToken checks a name and a secret and returns the token, with
+// [DefaultRole]. The name is letters, digits and ._@- (up to 64); the
+// secret at least 16 characters of the bearer token alphabet (RFC 6750:
+// letters, digits and -._~+/, then =).
 func NewToken(name, secret string) (Token, error) {
 	if err := checkTokenName(name); err != nil {
 		return Token{}, err
@@ -40,11 +50,23 @@ func NewToken(name, secret string) (Token, error) {
 	if err := checkTokenSecret(secret); err != nil {
 		return Token{}, fmt.Errorf("token %q: %w", name, err)
 	}
-	return Token{name: name, hash: sha256.Sum256([]byte(secret))}, nil
+	return Token{name: name, role: DefaultRole, hash: sha256.Sum256([]byte(secret))}, nil
+}
+
+// WithRole returns the token with role r.
+func (t Token) WithRole(r access.Role) Token {
+	t.role = r
+	return t
 }
 
 // Name is what identifies the token's holder.
 func (t Token) Name() string { return t.name }
+
+// Role is what the token's holder may do.
+func (t Token) Role() access.Role { return t.role }
+
+// Principal is who a request that presents the token comes from.
+func (t Token) Principal() access.Principal { return access.Principal{Name: t.name, Role: t.role} }
 
 // String returns the name, so that printing a token never shows its secret.
 func (t Token) String() string { return "token " + t.name }
@@ -89,9 +111,12 @@ func checkTokenSecret(s string) error {
 	return nil
 }
 
-// ParseTokens reads named tokens, one "name:token" a line. Blank lines and
-// lines starting with # are skipped. Names and tokens must be unique.
-// Errors name the line and never quote the token.
+// ParseTokens reads named tokens, one "name:role:token" or "name:token" a
+// line; the role is admin, operator or viewer, and [DefaultRole] when the
+// line names none. Blank lines and lines starting with # are skipped. Names
+// and tokens must be unique. Errors name the line and never quote the
+// token. (Neither a name nor a token may contain ':', so the fields cannot
+// be confused.)
 func ParseTokens(r io.Reader) ([]Token, error) {
 	var (
 		toks    []Token
@@ -104,11 +129,7 @@ func ParseTokens(r io.Reader) ([]Token, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		name, secret, ok := strings.Cut(line, ":")
-		if !ok {
-			return nil, fmt.Errorf("line %d: want name:token", n)
-		}
-		t, err := NewToken(strings.TrimSpace(name), strings.TrimSpace(secret))
+		t, err := parseTokenLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
@@ -125,6 +146,31 @@ func ParseTokens(r io.Reader) ([]Token, error) {
 		return nil, fmt.Errorf("read tokens: %w", err)
 	}
 	return toks, nil
+}
+
+// parseTokenLine reads "name:token" or "name:role:token".
+func parseTokenLine(line string) (Token, error) {
+	f := strings.Split(line, ":")
+	for i := range f {
+		f[i] = strings.TrimSpace(f[i])
+	}
+	switch len(f) {
+	case 2:
+		return NewToken(f[0], f[1])
+	case 3:
+		// The middle field is not quoted in the error: on a mistyped
+		// line it may be part of a token.
+		role, err := access.ParseRole(f[1])
+		if err != nil {
+			return Token{}, errors.New("the middle field of name:role:token is not admin, operator or viewer")
+		}
+		t, err := NewToken(f[0], f[2])
+		return t.WithRole(role), err
+	case 1:
+		return Token{}, errors.New("want name:token or name:role:token")
+	default:
+		return Token{}, errors.New("too many ':' (want name:token or name:role:token; a token has no ':')")
+	}
 }
 
 // ReadTokenFile reads a tokens file (see [ParseTokens]). It refuses a file
@@ -178,18 +224,22 @@ func (ts tokenSet) match(presented string) (Token, bool) {
 // errInvalidToken is what a client with a wrong token is told: nothing more.
 var errInvalidToken = fmt.Errorf("%w: the bearer token is not one this server accepts", auth.ErrInvalidToken)
 
+// principalKey is where a verified token's principal travels in the SDK's
+// TokenInfo.Extra, from requireToken to principalOf.
+const principalKey = "bpftrace-mcp/principal"
+
 // requireToken rejects requests without one of the tokens with 401 and a
 // WWW-Authenticate challenge (RFC 6750). A request that passes carries the
 // token's name as the SDK's TokenInfo.UserID: the SDK then refuses a
 // session to anyone but the token that opened it, and tools read it to name
-// the client.
+// the client. Its principal (name and role) rides in TokenInfo.Extra.
 func requireToken(ts tokenSet, log *slog.Logger) func(http.Handler) http.Handler {
 	verify := func(_ context.Context, presented string, _ *http.Request) (*auth.TokenInfo, error) {
 		t, ok := ts.match(presented)
 		if !ok {
 			return nil, errInvalidToken
 		}
-		return &auth.TokenInfo{UserID: t.name}, nil
+		return &auth.TokenInfo{UserID: t.name, Extra: map[string]any{principalKey: t.Principal()}}, nil
 	}
 	check := auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{
 		// Static tokens do not expire; rotate them by editing the file
@@ -243,4 +293,27 @@ func (l *rejectLog) note(r *http.Request) {
 		return
 	}
 	l.missed++
+}
+
+// principalOf says who sent a request. Over HTTP with tokens it is the
+// token's principal; a request with no token info came over stdio, or over
+// HTTP on loopback without tokens, from the one local user. A request whose
+// token info carries no principal gets the zero Principal, which may do
+// nothing.
+func principalOf(req mcp.Request) access.Principal {
+	ex := req.GetExtra()
+	if ex == nil || ex.TokenInfo == nil {
+		return access.Local
+	}
+	p, _ := ex.TokenInfo.Extra[principalKey].(access.Principal)
+	return p
+}
+
+// withPrincipal puts the sender's principal in the context of every request
+// the server handles, so that the layers below learn who asks from ctx
+// alone, whatever the transport.
+func withPrincipal(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		return next(access.WithPrincipal(ctx, principalOf(req)), method, req)
+	}
 }

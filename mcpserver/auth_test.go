@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/auth"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/access"
 )
 
 // secret returns a fresh random token: tests never carry a fixed one.
@@ -37,6 +39,26 @@ func names(ts []Token) []string {
 	return out
 }
 
+func TestParseTokensRoles(t *testing.T) {
+	a, b, c, d := secret(t), secret(t), secret(t), secret(t)
+	toks, err := ParseTokens(strings.NewReader("old:" + a + "\nboss:admin:" + b + "\nops : operator : " + c + "\nlook:viewer:" + d + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []access.Principal
+	for _, tok := range toks {
+		got = append(got, tok.Principal())
+	}
+	want := []access.Principal{{Name: "old", Role: DefaultRole}, {Name: "boss", Role: access.Admin},
+		{Name: "ops", Role: access.Operator}, {Name: "look", Role: access.Viewer}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("principals mismatch (-want +got):\n%s", diff)
+	}
+	if m, ok := tokenSet(toks).match(d); !ok || m.Role() != access.Viewer {
+		t.Errorf("match(viewer's token) = %v %v, want the viewer", m, ok)
+	}
+}
+
 func TestParseTokens(t *testing.T) {
 	a, b := secret(t), secret(t)
 	for _, tt := range []struct {
@@ -49,12 +71,15 @@ func TestParseTokens(t *testing.T) {
 		{name: "comments and blank lines", in: "# who may trace\n\n  ops : " + a + "  \n# ci:" + b + "\n", want: []string{"ops"}},
 		{name: "base64 token with padding", in: "x:" + "abcdEFGH1234+/~._-abc==", want: []string{"x"}},
 		{name: "empty", in: "# nobody\n"},
-		{name: "no colon", in: a, wantErr: "line 1: want name:token"},
+		{name: "no colon", in: a, wantErr: "line 1: want name:token or name:role:token"},
 		{name: "empty name", in: ":" + a, wantErr: `line 1: token name ""`},
 		{name: "space in name", in: "ops laptop:" + a, wantErr: `' ' is not allowed`},
 		{name: "short token", in: "ops:0123456789", wantErr: "line 1: token \"ops\": the token is 10 characters; use at least 16"},
 		{name: "space in token", in: "ops:0123456789 0123456789", wantErr: "position 11"},
-		{name: "colon in token", in: "ops:0123456789:0123456789", wantErr: "position 11"},
+		{name: "colon in token", in: "ops:0123456789:0123456789", wantErr: "middle field of name:role:token is not admin, operator or viewer"},
+		{name: "two colons in token", in: "ops:admin:0123456789:0123456789", wantErr: "too many ':'"},
+		{name: "unknown role", in: "ops:root:" + a, wantErr: "line 1: the middle field"},
+		{name: "empty role", in: "ops::" + a, wantErr: "line 1: the middle field"},
 		{name: "only padding", in: "ops:================", wantErr: "only '='"},
 		{name: "duplicate name", in: "ops:" + a + "\nops:" + b, wantErr: `line 2: name "ops" is already used on line 1`},
 		{name: "duplicate token", in: "ops:" + a + "\nci:" + a, wantErr: "line 2: the same token as on line 1"},
@@ -91,6 +116,11 @@ func FuzzParseTokens(f *testing.F) {
 		if err != nil {
 			// An error may name a line but never quote a token.
 			for _, line := range strings.Split(in, "\n") {
+				for _, s := range strings.Split(line, ":")[1:] {
+					if s = strings.TrimSpace(s); len(s) >= minTokenLen && strings.Contains(err.Error(), s) {
+						t.Fatalf("error %q quotes a token", err)
+					}
+				}
 				_, s, _ := strings.Cut(line, ":")
 				if s = strings.TrimSpace(s); len(s) >= minTokenLen && strings.Contains(err.Error(), s) {
 					t.Fatalf("error %q quotes a token", err)
@@ -105,7 +135,8 @@ func FuzzParseTokens(f *testing.F) {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
-			name, s, _ := strings.Cut(line, ":")
+			name, _, _ := strings.Cut(line, ":")
+			s := line[strings.LastIndex(line, ":")+1:]
 			got, ok := tokenSet(toks).match(strings.TrimSpace(s))
 			if !ok || got.Name() != strings.TrimSpace(name) || toks[i].Name() != got.Name() {
 				t.Fatalf("line %q: matched %v %v, parsed %v", line, got, ok, toks[i])

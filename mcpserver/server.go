@@ -73,6 +73,7 @@ func New(o Options) (*Server, error) {
 			return nil
 		},
 	})
+	s.mcp.AddReceivingMiddleware(withPrincipal)
 	s.addProbeTools()
 	s.addHelperTools()
 	s.addAuthoringTools()

@@ -154,6 +154,9 @@ type StartRequest struct {
 	// Maps describes the program's maps, as validation derived it; the
 	// decoder needs it to type what bpftrace's JSON loses.
 	Maps output.Schema
+	// Principal owns the execution (access.Principal's name): only it and
+	// admins may see, read or stop it.
+	Principal string
 	// Unsafe passes --unsafe; only a policy that allows it may set it.
 	Unsafe bool
 }
@@ -220,7 +223,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 	if err != nil {
 		return nil, err
 	}
-	if err := m.reserve(); err != nil {
+	if err := m.reserve(req.Principal); err != nil {
 		return nil, err
 	}
 	reserved := true
@@ -252,6 +255,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 		StartedAt: now,
 		Owner:     m.owner,
 		Client:    req.Client,
+		Principal: req.Principal,
 	}
 	if err := m.db.CreateExecution(ctx, e); err != nil {
 		return nil, fmt.Errorf("record execution: %w", err)
@@ -284,7 +288,10 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 	return e, nil
 }
 
-func (m *Manager) reserve() error {
+// reserve takes a slot for a run of principal. When none is free, the
+// error names principal's own runs only, and counts the others': the ids
+// of another client's runs are not this caller's to see.
+func (m *Manager) reserve(principal string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -292,12 +299,17 @@ func (m *Manager) reserve() error {
 	}
 	if len(m.runs)+m.reserved >= m.limits.MaxConcurrent {
 		var ids []string
-		for id := range m.runs {
-			ids = append(ids, id)
+		others := m.reserved
+		for id, r := range m.runs {
+			if r.owner == principal {
+				ids = append(ids, id)
+			} else {
+				others++
+			}
 		}
 		slices.Sort(ids)
-		if m.reserved > 0 {
-			ids = append(ids, fmt.Sprintf("%d being started", m.reserved))
+		if others > 0 {
+			ids = append(ids, fmt.Sprintf("%d of other clients or being started", others))
 		}
 		return concurrencyError(m.limits.MaxConcurrent, ids)
 	}

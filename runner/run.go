@@ -36,6 +36,7 @@ const (
 type run struct {
 	m       *Manager
 	id      string
+	owner   string // the principal it belongs to
 	started time.Time
 	proc    *bpftrace.Process
 	timeout time.Duration
@@ -62,6 +63,7 @@ func newRun(m *Manager, e *store.Execution, proc *bpftrace.Process, timeout time
 	r := &run{
 		m:        m,
 		id:       e.ID,
+		owner:    e.Principal,
 		started:  e.StartedAt,
 		proc:     proc,
 		timeout:  timeout,

@@ -238,6 +238,12 @@ func TestLimits(t *testing.T) {
 	if !errors.As(err, &lerr) || lerr.Limit != "concurrent executions" || !strings.Contains(err.Error(), id) {
 		t.Errorf("second start error = %v, want the concurrency limit naming %s", err, id)
 	}
+	// Another client learns that the server is busy, not the ids of runs
+	// it may not see.
+	_, err = m.Start(context.Background(), StartRequest{Program: "BEGIN{exit()}", Principal: "other"})
+	if !errors.As(err, &lerr) || lerr.Limit != "concurrent executions" || strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), "1 of other clients") {
+		t.Errorf("other client's start error = %v, want the concurrency limit counting, not naming, %s", err, id)
+	}
 	if _, err := m.Stop(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}

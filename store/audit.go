@@ -22,6 +22,8 @@ type AuditEntry struct {
 	ID            int64     // assigned by AddAudit, increasing
 	Time          time.Time // zero: now
 	Client        string    // who asked: MCP session or token name
+	Principal     string    // the caller's name (access.Principal), "" before roles
+	Role          string    // the caller's role when it asked
 	Action        string    // "validate", "exec", "stop", ...
 	ExecutionID   string    // "" when the action concerns no execution
 	ProgramSHA256 string    // hex; computed from Program when empty
@@ -51,9 +53,9 @@ func (db *DB) AddAudit(ctx context.Context, e *AuditEntry) error {
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO audit
-			(time, client, action, execution_id, program_sha256, program, decision, rule, outcome, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			toNanos(e.Time), e.Client, e.Action, execID, e.ProgramSHA256, e.Program,
+			(time, client, principal, role, action, execution_id, program_sha256, program, decision, rule, outcome, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			toNanos(e.Time), e.Client, e.Principal, e.Role, e.Action, execID, e.ProgramSHA256, e.Program,
 			e.Decision, e.Rule, e.Outcome, e.Detail)
 		if err != nil {
 			return err
@@ -77,6 +79,7 @@ type AuditFilter struct {
 	Action      string // only this action; "" for all
 	ExecutionID string // only entries about this execution; "" for all
 	BeforeID    int64  // only entries with a smaller ID, for paging; 0 for all
+	Principal   string // only this principal's entries; "" for all
 }
 
 // ListAudit returns audit entries newest first.
@@ -93,6 +96,10 @@ func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, erro
 		where = append(where, "execution_id = ?")
 		args = append(args, f.ExecutionID)
 	}
+	if f.Principal != "" {
+		where = append(where, "principal = ?")
+		args = append(args, f.Principal)
+	}
 	if f.BeforeID > 0 {
 		where = append(where, "id < ?")
 		args = append(args, f.BeforeID)
@@ -101,7 +108,7 @@ func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, erro
 	if limit <= 0 {
 		limit = DefaultAuditLimit
 	}
-	q := `SELECT id, time, client, action, coalesce(execution_id, ''), program_sha256, program,
+	q := `SELECT id, time, client, principal, role, action, coalesce(execution_id, ''), program_sha256, program,
 		decision, rule, outcome, detail FROM audit`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
@@ -122,7 +129,7 @@ func (db *DB) ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, erro
 			e  AuditEntry
 			ns int64
 		)
-		err := rows.Scan(&e.ID, &ns, &e.Client, &e.Action, &e.ExecutionID, &e.ProgramSHA256, &e.Program,
+		err := rows.Scan(&e.ID, &ns, &e.Client, &e.Principal, &e.Role, &e.Action, &e.ExecutionID, &e.ProgramSHA256, &e.Program,
 			&e.Decision, &e.Rule, &e.Outcome, &e.Detail)
 		if err != nil {
 			return nil, fmt.Errorf("list audit entries: %w", classify(err))

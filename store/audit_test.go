@@ -84,11 +84,11 @@ func TestListAudit(t *testing.T) {
 		ctx := context.Background()
 		db := open(nil)
 		for _, e := range []*AuditEntry{
-			{Action: "validate", Decision: DecisionAllowed},                // 1
-			{Action: "exec", ExecutionID: "e1", Decision: DecisionAllowed}, // 2
-			{Action: "exec", Decision: DecisionDenied},                     // 3
-			{Action: "stop", ExecutionID: "e1", Decision: DecisionAllowed}, // 4
-			{Action: "exec", ExecutionID: "e2", Decision: DecisionAllowed}, // 5
+			{Action: "validate", Decision: DecisionAllowed},                                                      // 1
+			{Action: "exec", ExecutionID: "e1", Decision: DecisionAllowed, Principal: "alice", Role: "operator"}, // 2
+			{Action: "exec", Decision: DecisionDenied, Principal: "bob", Role: "viewer"},                         // 3
+			{Action: "stop", ExecutionID: "e1", Decision: DecisionAllowed, Principal: "alice", Role: "operator"}, // 4
+			{Action: "exec", ExecutionID: "e2", Decision: DecisionAllowed, Principal: "bob", Role: "operator"},   // 5
 		} {
 			if err := db.AddAudit(ctx, e); err != nil {
 				t.Fatal(err)
@@ -106,6 +106,8 @@ func TestListAudit(t *testing.T) {
 			{"action and execution", AuditFilter{Action: "exec", ExecutionID: "e1"}, []int64{2}},
 			{"before id", AuditFilter{BeforeID: 3}, []int64{2, 1}},
 			{"nothing", AuditFilter{Action: "nope"}, []int64{}},
+			{"principal", AuditFilter{Principal: "alice"}, []int64{4, 2}},
+			{"principal and action", AuditFilter{Principal: "bob", Action: "exec"}, []int64{5, 3}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				es, err := db.ListAudit(ctx, tt.f)
@@ -115,6 +117,9 @@ func TestListAudit(t *testing.T) {
 				got := []int64{}
 				for _, e := range es {
 					got = append(got, e.ID)
+					if tt.f.Principal != "" && (e.Principal != tt.f.Principal || e.Role == "") {
+						t.Errorf("entry %d: principal %q role %q, want %q with its role", e.ID, e.Principal, e.Role, tt.f.Principal)
+					}
 				}
 				if diff := cmp.Diff(tt.want, got); diff != "" {
 					t.Errorf("ListAudit() IDs mismatch (-want +got):\n%s", diff)

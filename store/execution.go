@@ -54,12 +54,15 @@ type Execution struct {
 	Maps   string // JSON: the final typed aggregations
 	Owner  string // the server process running it, e.g. "pid:starttime"
 	Client string // who asked: MCP session or token name
+	// Principal is the caller the execution belongs to (access.Principal's
+	// name): only it and admins may see, read or stop the execution.
+	Principal string
 }
 
 // executionColumns lists the columns scanExecution reads, in its order.
 const executionColumns = `id, program, options, status, end_reason, started_at, ended_at, exit_code,
 	error_message, diagnostics, probes_attached, lost_events, helper_errors,
-	lines_total, lines_dropped, bytes_stored, lines_stored, maps, owner, client`
+	lines_total, lines_dropped, bytes_stored, lines_stored, maps, owner, client, principal`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -72,7 +75,7 @@ func scanExecution(s scanner) (*Execution, error) {
 	)
 	err := s.Scan(&e.ID, &e.Program, &e.Options, &e.Status, &e.EndReason, &started, &ended, &exitCode,
 		&e.ErrorMessage, &e.Diagnostics, &e.ProbesAttached, &e.LostEvents, &e.HelperErrors,
-		&e.LinesTotal, &e.LinesDropped, &e.BytesStored, &e.LinesStored, &e.Maps, &e.Owner, &e.Client)
+		&e.LinesTotal, &e.LinesDropped, &e.BytesStored, &e.LinesStored, &e.Maps, &e.Owner, &e.Client, &e.Principal)
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +115,11 @@ func (db *DB) CreateExecution(ctx context.Context, e *Execution) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO executions (
 			id, program, options, status, end_reason, started_at, ended_at, exit_code,
 			error_message, diagnostics, probes_attached, lost_events, helper_errors,
-			lines_total, lines_dropped, bytes_stored, maps, owner, client)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			lines_total, lines_dropped, bytes_stored, maps, owner, client, principal)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.Program, e.Options, e.Status, e.EndReason, toNanos(e.StartedAt), ended, e.ExitCode,
 			e.ErrorMessage, e.Diagnostics, e.ProbesAttached, e.LostEvents, e.HelperErrors,
-			e.LinesTotal, e.LinesDropped, e.BytesStored, e.Maps, e.Owner, e.Client)
+			e.LinesTotal, e.LinesDropped, e.BytesStored, e.Maps, e.Owner, e.Client, e.Principal)
 		return err
 	})
 	if err != nil {
@@ -148,6 +151,8 @@ type ExecutionFilter struct {
 	Status string     // only this status; "" for all
 	Limit  int        // at most this many (0: DefaultListLimit)
 	Before *time.Time // only those started strictly before, for paging
+	// Principal, when not empty, keeps only the executions it owns.
+	Principal string
 }
 
 // ListExecutions returns executions newest first.
@@ -159,6 +164,10 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]*Executi
 	if f.Status != "" {
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
+	}
+	if f.Principal != "" {
+		where = append(where, "principal = ?")
+		args = append(args, f.Principal)
 	}
 	if f.Before != nil {
 		where = append(where, "started_at < ?")

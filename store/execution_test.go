@@ -36,7 +36,7 @@ func TestCreateFindExecution(t *testing.T) {
 					StartedAt: t0.Add(123 * time.Nanosecond), EndedAt: ptr(t0.Add(time.Minute)), ExitCode: ptr(255),
 					ErrorMessage: "attach failed", Diagnostics: "ERROR: x\n", ProbesAttached: 2, LostEvents: 3,
 					HelperErrors: 4, LinesTotal: 5, LinesDropped: 6, BytesStored: 7, LinesStored: 99,
-					Maps: `{"@":{}}`, Owner: "pid:10:20", Client: "token:ci",
+					Maps: `{"@":{}}`, Owner: "pid:10:20", Client: "token:ci", Principal: "ci",
 				},
 				want: &Execution{
 					ID: "full", Program: "t:syscalls:sys_enter_read { @[comm] = count(); }",
@@ -44,7 +44,7 @@ func TestCreateFindExecution(t *testing.T) {
 					StartedAt: t0.Add(123 * time.Nanosecond), EndedAt: ptr(t0.Add(time.Minute)), ExitCode: ptr(255),
 					ErrorMessage: "attach failed", Diagnostics: "ERROR: x\n", ProbesAttached: 2, LostEvents: 3,
 					HelperErrors: 4, LinesTotal: 5, LinesDropped: 6, BytesStored: 7, LinesStored: 0,
-					Maps: `{"@":{}}`, Owner: "pid:10:20", Client: "token:ci",
+					Maps: `{"@":{}}`, Owner: "pid:10:20", Client: "token:ci", Principal: "ci",
 				},
 			},
 			{
@@ -118,11 +118,11 @@ func TestListExecutions(t *testing.T) {
 		db := open(nil)
 		// e1 is oldest; e3 and e4 started at the same time and are ordered by ID.
 		for _, e := range []*Execution{
-			{ID: "e1", Status: StatusCompleted, StartedAt: t0.Add(1 * time.Second)},
-			{ID: "e2", Status: StatusRunning, StartedAt: t0.Add(2 * time.Second)},
-			{ID: "e3", Status: StatusFailed, StartedAt: t0.Add(3 * time.Second)},
+			{ID: "e1", Status: StatusCompleted, StartedAt: t0.Add(1 * time.Second), Principal: "alice"},
+			{ID: "e2", Status: StatusRunning, StartedAt: t0.Add(2 * time.Second), Principal: "bob"},
+			{ID: "e3", Status: StatusFailed, StartedAt: t0.Add(3 * time.Second), Principal: "alice"},
 			{ID: "e4", Status: StatusCompleted, StartedAt: t0.Add(3 * time.Second)},
-			{ID: "e5", Status: StatusRunning, StartedAt: t0.Add(5 * time.Second)},
+			{ID: "e5", Status: StatusRunning, StartedAt: t0.Add(5 * time.Second), Principal: "alice"},
 		} {
 			mustCreate(t, db, e)
 		}
@@ -137,6 +137,9 @@ func TestListExecutions(t *testing.T) {
 			{"before", ExecutionFilter{Before: ptr(t0.Add(3 * time.Second))}, []string{"e2", "e1"}},
 			{"status before limit", ExecutionFilter{Status: StatusCompleted, Before: ptr(t0.Add(4 * time.Second)), Limit: 1}, []string{"e4"}},
 			{"nothing matches", ExecutionFilter{Before: ptr(t0)}, []string{}},
+			{"principal", ExecutionFilter{Principal: "alice"}, []string{"e5", "e3", "e1"}},
+			{"principal and status", ExecutionFilter{Principal: "alice", Status: StatusRunning}, []string{"e5"}},
+			{"principal with none", ExecutionFilter{Principal: "carol"}, []string{}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
 				es, err := db.ListExecutions(context.Background(), tt.f)

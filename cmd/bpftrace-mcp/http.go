@@ -39,7 +39,7 @@ type httpFlags struct {
 func (h *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.addr, "http", "", "serve MCP over Streamable HTTP on this address (e.g. 127.0.0.1:8080), at "+mcpserver.HTTPPath+", instead of stdio")
 	fs.BoolVar(&h.stateless, "stateless", false, "with --http: serve every request on its own, without sessions (for clients on the 2026-07-28 protocol; no stream resumption, no subscriptions)")
-	fs.StringVar(&h.tokensFile, "tokens", "", "with --http: file of bearer tokens, one name:token a line (# comments), mode 600; the name identifies the client. Or set "+tokenEnv)
+	fs.StringVar(&h.tokensFile, "tokens", "", "with --http: file of bearer tokens, one name:role:token (role admin, operator or viewer) or name:token (operator) a line, # comments, mode 600; the name identifies the client. Or set "+tokenEnv+" (an operator token named "+envTokenName+")")
 	fs.Func("allow-origin", "with --http: a browser origin allowed to call the server (https://host[:port]); repeatable", func(v string) error {
 		h.allowOrigins = append(h.allowOrigins, v)
 		return nil
