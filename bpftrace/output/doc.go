@@ -17,19 +17,26 @@
 //   - strerror() and strftime() values in maps are written unquoted. The
 //     decoder keeps them as strings.
 //   - Multi-part map keys are joined with "," into one string. Without
-//     [Decoder.KeyArity] a key part that itself contains a comma is split.
+//     the map's [MapSchema] a key part that itself contains a comma is split.
 //   - hist() and lhist() both come as type "hist". The kind is inferred from
-//     the bucket bounds unless [Decoder.HistKind] says.
+//     the bucket bounds unless the [MapSchema] says.
 //   - hist()'s last bucket, [2G, 4G), comes with the bounds
 //     {"min": -2147483648, "max": 0} (a 32-bit shift); the decoder corrects it.
 //   - Empty maps print a blank line in text mode and nothing in JSON. Only
-//     [Decoder.Maps] lets the decoder put those lines back, and only in the
+//     [Decoder.Schema] lets the decoder put those lines back, and only in the
 //     exit-time dump; print() of an empty map inside the program is lost.
 //   - Arrays and tuples are both JSON arrays; kstack, ustack, ksym, usym and
 //     inet values are JSON strings although text mode prints their entries
-//     without newlines between them. [Decoder.ValueType] says which.
+//     without newlines between them. The [MapSchema] says which.
 //   - print(@h, top, div) divides the counts in JSON, but text mode draws
 //     the bars from the undivided counts, which JSON does not carry.
+//
+// Beyond what text mode shows, a decoded [Map] is typed for a reader that
+// is a program or a model: key parts that are numbers are numbers, stack
+// keys are [Frames], raw_syscalls ids are [Syscall]s named for this host's
+// architecture, each map has a [Summary] (keys, sum, min, max) and each
+// histogram a [HistSummary] (count, p50/p90/p99, range). [Map.Ranked] orders
+// entries most significant first. None of this changes [Map.Text].
 //
 // The package does no I/O and uses only the standard library.
 package output

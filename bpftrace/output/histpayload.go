@@ -14,7 +14,7 @@ func (p *parser) histPayload(arity int) ([]Entry, error) {
 		return []Entry{{Buckets: b}}, nil
 	}
 	var entries []Entry
-	err := p.keyed(arity, func(q *parser, key []string) error {
+	err := p.keyed(arity, func(q *parser, key []any) error {
 		b, err := q.buckets()
 		entries = append(entries, Entry{Key: key, Buckets: b})
 		return err
@@ -106,7 +106,7 @@ func (p *parser) statsPayload(arity int, keyedHint bool) ([]Entry, error) {
 		}
 	}
 	var entries []Entry
-	err := p.keyed(arity, func(q *parser, key []string) error {
+	err := p.keyed(arity, func(q *parser, key []any) error {
 		e := Entry{Key: key}
 		var err error
 		if q.peek() == '{' {

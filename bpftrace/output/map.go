@@ -18,14 +18,21 @@ type Map struct {
 	// from a value starting with a newline), or "array" (printed [1,2], where
 	// a tuple is printed (1, 2)).
 	ValueType ValueKind `json:"value_type,omitempty"`
+	// Summary gives the number of keys and the sum, smallest and largest
+	// value (or a histogram's sample count and range).
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // Entry is one key of a map with its value.
 //
 // Exactly one of Value, Stats and Buckets is meaningful, as the map's Type
-// says. Its JSON always carries that one, so a zero Value is written as 0.
+// says. Its JSON always carries that one, so a zero Value is written as 0;
+// a histogram's Summary comes before its Buckets.
 type Entry struct {
-	Key []string `json:"key,omitempty"` // key parts as text mode prints them; nil for a map without keys
+	// Key holds the key parts; nil for a map without keys. A part is an
+	// int64 (uint64 above math.MaxInt64) for a number, a string, [Frames]
+	// for a kstack or ustack, or a [Syscall] for a raw_syscalls id.
+	Key []any `json:"key,omitempty"`
 	// Value is the value of a "value" map, or the average of an avg() map:
 	// an int64 (uint64 above math.MaxInt64), a string (also for values
 	// bpftrace writes unquoted, such as strerror() and strftime()), a
@@ -33,6 +40,8 @@ type Entry struct {
 	Value   any      `json:"value,omitempty"`
 	Stats   *Stats   `json:"stats,omitempty"`   // stats() maps
 	Buckets []Bucket `json:"buckets,omitempty"` // "hist"/"lhist"; empty but not nil for a zero()ed histogram
+	// Summary is a histogram's sample count, estimated percentiles and range.
+	Summary *HistSummary `json:"summary,omitempty"`
 }
 
 // Stats is the value of a stats() map entry.

@@ -19,6 +19,15 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 		b = append(b, k...)
 		b = append(b, ',')
 	}
+	if e.Summary != nil {
+		sum, err := json.Marshal(e.Summary)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, `"summary":`...)
+		b = append(b, sum...)
+		b = append(b, ',')
+	}
 	var (
 		name    string
 		payload any
@@ -43,19 +52,40 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads what [Entry.MarshalJSON] writes. Numbers in Value
-// become int64 (uint64 when too large, json.Number when not integers),
-// objects [Record]s, arrays []any.
+// and Key become int64 (uint64 when too large, json.Number when not
+// integers), objects [Record]s, arrays []any, but [Frames] in a key. A
+// [Syscall] key part comes back as its name. Keys written before they were
+// typed (all strings) read as they were.
 func (e *Entry) UnmarshalJSON(b []byte) error {
 	var raw struct {
-		Key     []string        `json:"key"`
-		Value   json.RawMessage `json:"value"`
-		Stats   *Stats          `json:"stats"`
-		Buckets []Bucket        `json:"buckets"`
+		Key     []json.RawMessage `json:"key"`
+		Value   json.RawMessage   `json:"value"`
+		Stats   *Stats            `json:"stats"`
+		Buckets []Bucket          `json:"buckets"`
+		Summary *HistSummary      `json:"summary"`
 	}
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return err
 	}
-	*e = Entry{Key: raw.Key, Stats: raw.Stats, Buckets: raw.Buckets}
+	*e = Entry{Stats: raw.Stats, Buckets: raw.Buckets, Summary: raw.Summary}
+	if raw.Key != nil {
+		e.Key = make([]any, len(raw.Key))
+		for i, k := range raw.Key {
+			v, err := decodeValue(k)
+			if err != nil {
+				return fmt.Errorf("unmarshal key: %w", err)
+			}
+			if f, ok := v.([]any); ok { // stack frames
+				frames := make(Frames, 0, len(f))
+				for _, fr := range f {
+					s, _ := fr.(string)
+					frames = append(frames, s)
+				}
+				v = frames
+			}
+			e.Key[i] = v
+		}
+	}
 	if len(raw.Value) == 0 {
 		return nil
 	}

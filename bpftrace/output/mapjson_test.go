@@ -20,15 +20,15 @@ func TestMapJSON(t *testing.T) {
 		},
 		{
 			name: "empty string is kept",
-			m:    Map{Name: "@s", Type: "value", Entries: []Entry{{Key: []string{""}, Value: ""}}},
+			m:    Map{Name: "@s", Type: "value", Entries: []Entry{{Key: []any{""}, Value: ""}}},
 			want: `{"name":"@s","type":"value","entries":[{"key":[""],"value":""}]}`,
 		},
 		{
 			name: "tuple, struct and unsigned",
 			m: Map{Name: "@t", Type: "value", Entries: []Entry{
-				{Key: []string{"1", "a"}, Value: []any{int64(1), "x", Record{{"b", int64(2)}, {"a", uint64(18446744073709551615)}}}},
+				{Key: []any{int64(1), "a"}, Value: []any{int64(1), "x", Record{{"b", int64(2)}, {"a", uint64(18446744073709551615)}}}},
 			}},
-			want: `{"name":"@t","type":"value","entries":[{"key":["1","a"],"value":[1,"x",{"b":2,"a":18446744073709551615}]}]}`,
+			want: `{"name":"@t","type":"value","entries":[{"key":[1,"a"],"value":[1,"x",{"b":2,"a":18446744073709551615}]}]}`,
 		},
 		{
 			name: "value type",
@@ -37,12 +37,27 @@ func TestMapJSON(t *testing.T) {
 		},
 		{
 			name: "avg",
-			m:    Map{Name: "@a", Type: "stats", Entries: []Entry{{Value: int64(0)}}},
-			want: `{"name":"@a","type":"stats","entries":[{"value":0}]}`,
+			m:    Map{Name: "@a", Type: "avg", Entries: []Entry{{Value: int64(0)}}},
+			want: `{"name":"@a","type":"avg","entries":[{"value":0}]}`,
+		},
+		{
+			name: "stack key, string that reads as a number, unsigned key",
+			m: Map{Name: "@k", Type: "value", Entries: []Entry{
+				{Key: []any{Frames{"vfs_read+5", "ksys_read+100"}, "007", uint64(18446744073709551615)}, Value: int64(3)},
+			}},
+			want: `{"name":"@k","type":"value","entries":[{"key":[["vfs_read+5","ksys_read+100"],"007",18446744073709551615],"value":3}]}`,
+		},
+		{
+			name: "summaries",
+			m: Map{Name: "@h", Type: "hist", Entries: []Entry{{
+				Buckets: []Bucket{{Min: i64(4), Max: i64(7), Count: 2}},
+				Summary: &HistSummary{Count: 2, P50: i64(6), P90: i64(7), P99: i64(7), Min: i64(4), Max: i64(7)},
+			}}, Summary: &Summary{Keys: 1, Count: ptr(uint64(2)), Min: i64(4), Max: i64(7)}},
+			want: `{"name":"@h","type":"hist","entries":[{"summary":{"count":2,"p50":6,"p90":7,"p99":7,"min":4,"max":7},"buckets":[{"min":4,"max":7,"count":2}]}],"summary":{"keys":1,"count":2,"min":4,"max":7}}`,
 		},
 		{
 			name: "stats",
-			m:    Map{Name: "@s", Type: "stats", Entries: []Entry{{Key: []string{"k"}, Stats: &Stats{Count: 2, Average: 0, Total: 0}}}},
+			m:    Map{Name: "@s", Type: "stats", Entries: []Entry{{Key: []any{"k"}, Stats: &Stats{Count: 2, Average: 0, Total: 0}}}},
 			want: `{"name":"@s","type":"stats","entries":[{"key":["k"],"stats":{"count":2,"average":0,"total":0}}]}`,
 		},
 		{
@@ -138,7 +153,7 @@ func TestMapText(t *testing.T) {
 		{"empty struct", Map{Name: "@r", Type: "value", Entries: []Entry{{Value: Record{}}}}, "@r: {  }\n"},
 		{"nested array", Map{Name: "@a", Type: "value", ValueType: "array", Entries: []Entry{{Value: []any{[]any{int64(1), int64(2)}}}}}, "@a: [[1,2]]\n"},
 		{"stack values", Map{Name: "@s", Type: "value", ValueType: "stack", Entries: []Entry{
-			{Key: []string{"1"}, Value: "\n    a\n"}, {Key: []string{"2"}, Value: "\n    b\n"},
+			{Key: []any{int64(1)}, Value: "\n    a\n"}, {Key: []any{int64(2)}, Value: "\n    b\n"},
 		}}, "@s[1]: \n    a\n@s[2]: \n    b\n\n"},
 		{"other type", Map{Name: "@o", Type: "value", Entries: []Entry{{Value: 1.5}}}, "@o: 1.5\n"},
 	} {
@@ -147,5 +162,35 @@ func TestMapText(t *testing.T) {
 				t.Errorf("text mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestEntryJSONCompat reads entries written before keys were typed (every
+// part a string) and a syscall key, which comes back as its name.
+func TestEntryJSONCompat(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   string
+		want Entry
+	}{
+		{"string keys", `{"key":["1","a"],"value":2}`, Entry{Key: []any{"1", "a"}, Value: int64(2)}},
+		{"syscall", `{"key":["openat"],"value":2}`, Entry{Key: []any{"openat"}, Value: int64(2)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var e Entry
+			if err := json.Unmarshal([]byte(tt.in), &e); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, e); diff != "" {
+				t.Errorf("entry mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	b, err := json.Marshal(Entry{Key: []any{Syscall{Nr: 257, Name: "openat"}}, Value: int64(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"key":["openat"],"value":1}`; string(b) != want {
+		t.Errorf("syscall key JSON = %s, want %s", b, want)
 	}
 }

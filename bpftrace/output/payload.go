@@ -63,6 +63,8 @@ func (d *Decoder) decodeMap(typ string, p *parser, strict bool) (*Map, error) {
 	if err != nil {
 		return nil, err
 	}
+	typeKeys(m.Entries, schema.Keys)
+	m.summarize()
 	return m, nil
 }
 
@@ -100,7 +102,7 @@ func valueKind(schema MapSchema, entries []Entry) ValueKind {
 // keyed walks the entries of {"key": value, ...}, which must fill the
 // parser up to its end, and calls fn with a parser at each value. fn reads
 // the value and leaves the parser after it.
-func (p *parser) keyed(arity int, fn func(q *parser, key []string) error) error {
+func (p *parser) keyed(arity int, fn func(q *parser, key []any) error) error {
 	if err := p.expect('{'); err != nil {
 		return err
 	}
@@ -114,7 +116,7 @@ func (p *parser) keyed(arity int, fn func(q *parser, key []string) error) error 
 		if err != nil {
 			return err
 		}
-		if err := fn(&q, splitKey(key, arity)); err != nil {
+		if err := fn(&q, stringParts(splitKey(key, arity))); err != nil {
 			return err
 		}
 		if q.atEnd() {
@@ -150,7 +152,7 @@ func (p *parser) valuePayload(arity int, keyedHint, tolerant bool) ([]Entry, err
 	start := p.i
 	if keyedHint || isKeyedObject(p.b[p.i:]) {
 		var entries []Entry
-		err := p.keyed(arity, func(q *parser, key []string) error {
+		err := p.keyed(arity, func(q *parser, key []any) error {
 			v, err := q.keyedValue(tolerant)
 			entries = append(entries, Entry{Key: key, Value: v})
 			return err

@@ -67,7 +67,7 @@ func emptyMapText(typ MapType) string {
 	return (&Map{Type: typ}).Text()
 }
 
-func writeKey(b *strings.Builder, name string, key []string) {
+func writeKey(b *strings.Builder, name string, key []any) {
 	b.WriteString(name)
 	if key == nil {
 		return
@@ -77,7 +77,7 @@ func writeKey(b *strings.Builder, name string, key []string) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(k)
+		b.WriteString(keyPartText(k))
 	}
 	b.WriteByte(']')
 }

@@ -1,0 +1,180 @@
+package output
+
+import (
+	"encoding/json"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+//go:generate go run ./internal/syscallgen -o syscalls_table.go
+
+// Frames is a kstack or ustack key: one string per frame, innermost first
+// ("vfs_read+5"). Text mode prints it as a newline, then each frame indented
+// by four spaces and followed by a newline.
+type Frames []string
+
+// frameIndent is how bpftrace 0.17 indents the frames of a stack in its
+// default mode.
+const frameIndent = "    "
+
+// String renders the frames as text mode prints them.
+func (f Frames) String() string {
+	var b strings.Builder
+	b.WriteByte('\n')
+	for _, fr := range f {
+		b.WriteString(frameIndent)
+		b.WriteString(fr)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// parseFrames splits a stack as text mode prints it into frames. It reports
+// false when the text is not in that form exactly (another stack mode, say),
+// so that rendering the frames always gives the text back.
+func parseFrames(s string) (Frames, bool) {
+	body, ok := strings.CutPrefix(s, "\n")
+	if !ok || !strings.HasSuffix(body, "\n") && body != "" {
+		return nil, false
+	}
+	f := Frames{}
+	for _, line := range strings.SplitAfter(body, "\n") {
+		if line == "" {
+			continue
+		}
+		fr, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), frameIndent)
+		if !ok || fr == "" || fr[0] == ' ' || fr[0] == '\t' {
+			return nil, false
+		}
+		f = append(f, fr)
+	}
+	if f.String() != s {
+		return nil, false
+	}
+	return f, true
+}
+
+// Syscall is a syscall number in a key with its name on the traced host's
+// architecture. Its JSON is the name; text mode prints the number.
+type Syscall struct {
+	Nr   int64
+	Name string
+}
+
+// MarshalJSON writes the name.
+func (s Syscall) MarshalJSON() ([]byte, error) { return json.Marshal(s.Name) }
+
+// String is the number, as text mode prints it.
+func (s Syscall) String() string { return strconv.FormatInt(s.Nr, 10) }
+
+// SyscallName returns the name of syscall nr on an architecture as Go names
+// it ("amd64", "arm64"), and false when the number or the architecture is
+// unknown.
+func SyscallName(goarch string, nr int64) (string, bool) {
+	var table []string
+	switch goarch {
+	case "amd64":
+		table = syscallsAMD64[:]
+	case "arm64":
+		table = syscallsARM64[:]
+	}
+	if nr < 0 || nr >= int64(len(table)) || table[nr] == "" {
+		return "", false
+	}
+	return table[nr], true
+}
+
+func stringParts(parts []string) []any {
+	key := make([]any, len(parts))
+	for i, p := range parts {
+		key[i] = p
+	}
+	return key
+}
+
+// typeKeys turns the string key parts of the entries into what they hold,
+// as the kinds say (one per part; nil or too short: unknown), on this host.
+func typeKeys(entries []Entry, kinds []KeyKind) {
+	for _, e := range entries {
+		for i, p := range e.Key {
+			s, ok := p.(string)
+			if !ok {
+				continue
+			}
+			kind := KeyAny
+			if i < len(kinds) {
+				kind = kinds[i]
+			}
+			e.Key[i] = typeKey(s, kind, runtime.GOARCH)
+		}
+	}
+}
+
+// typeKey types one key part. Every result renders as s again in text mode.
+func typeKey(s string, kind KeyKind, goarch string) any {
+	switch kind {
+	case KeyString:
+		return s
+	case KeySyscall:
+		n, ok := parseInteger(s)
+		if nr, isInt := n.(int64); ok && isInt {
+			if name, known := SyscallName(goarch, nr); known {
+				return Syscall{Nr: nr, Name: name}
+			}
+		}
+		if ok {
+			return n
+		}
+		return s
+	}
+	if n, ok := parseInteger(s); ok {
+		return n
+	}
+	if strings.HasPrefix(s, "\n") && kind != KeyInt {
+		if f, ok := parseFrames(s); ok {
+			return f
+		}
+	}
+	return s
+}
+
+// parseInteger reads an integer as bpftrace prints one: no sign but a
+// minus, no leading zero, within 64 bits. It returns an int64, or a uint64
+// above math.MaxInt64, so that formatting it gives s again.
+func parseInteger(s string) (any, bool) {
+	if !isInteger(s) || s == "-0" || len(strings.TrimPrefix(s, "-")) > 1 && strings.TrimPrefix(s, "-")[0] == '0' {
+		return nil, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return n, true
+	}
+	return nil, false
+}
+
+// keyPartText renders a key part as text mode prints it.
+func keyPartText(p any) string {
+	switch p := p.(type) {
+	case string:
+		return p
+	case int64:
+		return strconv.FormatInt(p, 10)
+	case uint64:
+		return strconv.FormatUint(p, 10)
+	case Frames:
+		return p.String()
+	case Syscall:
+		return p.String()
+	case []any: // frames read back from JSON
+		f := make(Frames, 0, len(p))
+		for _, fr := range p {
+			s, _ := fr.(string)
+			f = append(f, s)
+		}
+		return f.String()
+	}
+	return valueText(p)
+}
