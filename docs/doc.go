@@ -4,10 +4,11 @@
 // programs, and guided investigations used as MCP prompts.
 //
 // Everything here is data. Content is embedded in the binary with go:embed
-// or written as Go literals, so the package has no dependencies and does no
-// I/O. Versions appear only as tags ("0.17", "0.22"): the package never
-// compares them, because choosing what applies to the installed bpftrace is
-// the job of the package that knows how to order versions.
+// or written as Go literals, and the package does no I/O. It is written once,
+// in the spelling of bpftrace 0.17; [ReferenceFor], [ExamplesFor] and
+// [Guide.RenderFor] serve it for the bpftrace in use, respelled by
+// [lang.Respell] and with the differences listed from the version table
+// ([github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version]).
 //
 // The text is written for this project. Facts come from bpftrace's release
 // notes and from measurements of bpftrace 0.17 on the hosts this server

@@ -1,5 +1,7 @@
 package docs
 
+import "github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
+
 // Probe type sets shared by several helpers. They are functions so that no
 // two helpers, and no two calls, share a backing array.
 func probesArgN() []string  { return []string{"kprobe", "uprobe", "usdt"} }
@@ -7,6 +9,10 @@ func probesKfunc() []string { return []string{"kfunc", "kretfunc"} }
 func probesSignal() []string {
 	return []string{"kprobe", "kretprobe", "uprobe", "uretprobe", "usdt", "profile", "tracepoint"}
 }
+
+// fact is the release tag of a feature of the version table, for the notes
+// that repeat one of its facts.
+func fact(f version.Feature) string { return version.Lookup(f).Since.Short() }
 
 // approximate marks a Since tag dated from the upstream pull request rather
 // than from release notes: the helper is certainly present in that release,
@@ -32,7 +38,7 @@ func helperTable() []Helper {
 			Probes:      []string{"tracepoint", "kfunc", "kretfunc", "uprobe"},
 			Description: "Named, typed arguments: tracepoint fields, kfunc parameters, or uprobe parameters from DWARF",
 			Notes: map[string]string{
-				"0.19": "args became a struct: write args.field; the 0.17/0.18 form args->field is deprecated from here on",
+				fact(version.ArgsStruct): version.Lookup(version.ArgsStruct).Note,
 			}},
 		{Name: "cgroup", Kind: KindVariable, Signature: "cgroup (uint64)", Since: "0.17",
 			Description: "cgroup v2 ID of the current task"},
@@ -117,7 +123,7 @@ func helperTable() []Helper {
 			Description: "Print a formatted error message that carries the source location"},
 		{Name: "exit", Kind: KindFunction, Signature: "exit()", Since: "0.17", Async: true,
 			Description: "Stop the program; END probes still run and maps are printed",
-			Notes:       map[string]string{"0.21": "takes an optional exit code: exit(1)"}},
+			Notes:       map[string]string{fact(version.ExitCode): version.Lookup(version.ExitCode).Note}},
 		{Name: "fail", Kind: KindFunction, Signature: "fail(const string fmt, args...)", Since: "0.25",
 			Description: "Stop compilation with an error if this call can be reached; arguments must be literals",
 			Notes:       map[string]string{"0.25": approximate}},

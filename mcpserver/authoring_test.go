@@ -100,6 +100,9 @@ func TestDocResourcesAndPrompts(t *testing.T) {
 	if err != nil || !strings.Contains(ref.Contents[0].Text, "tracepoint") {
 		t.Fatalf("reference: %v", err)
 	}
+	if !strings.Contains(ref.Contents[0].Text, "## The bpftrace in use: ") {
+		t.Errorf("the reference is not written for the bpftrace in use")
+	}
 	idx, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "bpftrace://examples"})
 	if err != nil {
 		t.Fatal(err)

@@ -41,13 +41,13 @@ type programIndexEntry struct {
 func (s *Server) addDocResources() {
 	s.mcp.AddResource(&mcp.Resource{
 		Name: "reference", Title: "bpftrace language reference", URI: referenceURI, MIMEType: "text/markdown",
-		Description: "How to write bpftrace programs: probe types and attach point syntax, predicates, variables and maps, builtins, control flow, output, and the differences between bpftrace versions.",
+		Description: "How to write bpftrace programs: probe types and attach point syntax, predicates, variables and maps, builtins, control flow, output, and the differences between bpftrace versions, written for the installed bpftrace.",
 	}, func(context.Context, *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
-		return textResource(referenceURI, "text/markdown", docs.Reference()), nil
+		return textResource(referenceURI, "text/markdown", docs.ReferenceFor(s.o.Binary.Version)), nil
 	})
 	s.mcp.AddResource(&mcp.Resource{
 		Name: "examples", Title: "Example programs", URI: examplesURI, MIMEType: "application/json",
-		Description: "The server's example programs, each tagged with whether it runs on this host; read one at bpftrace://examples/{name}.",
+		Description: "The server's example programs, written for the installed bpftrace and each tagged with whether it runs on this host; read one at bpftrace://examples/{name}.",
 	}, s.readExampleIndex)
 	for _, ex := range docs.Examples() {
 		uri := examplePrefix + ex.Name
@@ -82,7 +82,7 @@ func (s *Server) runnable(ctx context.Context, program string) (bool, string) {
 
 func (s *Server) readExampleIndex(ctx context.Context, _ *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	var idx []programIndexEntry
-	for _, ex := range docs.Examples() {
+	for _, ex := range docs.ExamplesFor(s.o.Binary.Version) {
 		ok, why := s.runnable(ctx, ex.Program)
 		idx = append(idx, programIndexEntry{Name: ex.Name, Title: ex.Title, Description: ex.Description,
 			URI: examplePrefix + ex.Name, ProbeTypes: ex.ProbeTypes, RunnableHere: ok, Why: why})
@@ -96,11 +96,12 @@ func (s *Server) readExampleIndex(ctx context.Context, _ *mcp.ReadResourceReques
 
 func (s *Server) readExample(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
 	name := strings.TrimPrefix(req.Params.URI, examplePrefix)
-	i := slices.IndexFunc(docs.Examples(), func(e docs.Example) bool { return e.Name == name })
+	examples := docs.ExamplesFor(s.o.Binary.Version)
+	i := slices.IndexFunc(examples, func(e docs.Example) bool { return e.Name == name })
 	if i < 0 {
 		return nil, mcp.ResourceNotFoundError(req.Params.URI)
 	}
-	ex := docs.Examples()[i]
+	ex := examples[i]
 	ok, why := s.runnable(ctx, ex.Program)
 	status := "runs on this host"
 	if !ok {
@@ -180,7 +181,7 @@ func (s *Server) addPrompts() {
 			p.Arguments = append(p.Arguments, &mcp.PromptArgument{Name: a.Name, Description: a.Description, Required: a.Required})
 		}
 		s.mcp.AddPrompt(p, func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			text, err := g.Render(req.Params.Arguments)
+			text, err := g.RenderFor(s.o.Binary.Version, req.Params.Arguments)
 			if err != nil {
 				return nil, err
 			}
