@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 )
 
@@ -13,7 +14,9 @@ type Probe struct {
 	// Args are the probe's arguments: for a tracepoint the fields of its
 	// format file after the common_* header (exactly what `bpftrace -lv`
 	// prints), read as args->NAME; for a USDT probe arg0..argN with the
-	// sizes its note declares. Empty for other types.
+	// sizes its note declares; for a uprobe or kprobe arg0..argN with the
+	// registers that carry them on this architecture, and for a uretprobe or
+	// kretprobe retval. Empty for other types.
 	Args []Field `json:"args,omitempty"`
 	// Attachable reports whether the probe can attach on this host;
 	// Reason says why not, or gives a caveat when it can.
@@ -95,6 +98,10 @@ func (c *Catalog) Describe(ctx context.Context, probe string) (*Probe, error) {
 				}
 			}
 		}
+	case "uprobe", "kprobe":
+		d.Args = registerArgs(runtime.GOARCH)
+	case "uretprobe", "kretprobe":
+		d.Args = returnArg(runtime.GOARCH)
 	case "software", "hardware":
 		evs := softwareEvents
 		if p.name == "hardware" {
@@ -167,6 +174,41 @@ func containsSorted(s []string, v string) bool {
 		}
 	}
 	return lo < len(s) && s[lo] == v
+}
+
+// argRegisters are the registers that carry a function's first integer or
+// pointer arguments, which bpftrace reads as arg0, arg1, ... (the calling
+// convention of each architecture); retRegister carries the return value.
+var (
+	argRegisters = map[string][]string{
+		"amd64": {"rdi", "rsi", "rdx", "rcx", "r8", "r9"},
+		"arm64": {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7"},
+	}
+	retRegister = map[string]string{"amd64": "rax", "arm64": "x0"}
+)
+
+// registerArgs lists arg0..argN of a uprobe or kprobe. The types are not
+// known without debug information: each is a 64-bit register, to be cast
+// or read with str() as the function's signature says.
+func registerArgs(goarch string) []Field {
+	regs := argRegisters[goarch]
+	args := make([]Field, len(regs))
+	for i, r := range regs {
+		name := fmt.Sprintf("arg%d", i)
+		args[i] = Field{Name: name, Type: "uint64", Size: 8,
+			Decl: fmt.Sprintf("uint64 %s /* register %s: argument %d; str(%s) if it is a char * */", name, r, i+1, name)}
+	}
+	return args
+}
+
+// returnArg lists retval of a uretprobe or kretprobe.
+func returnArg(goarch string) []Field {
+	r, ok := retRegister[goarch]
+	if !ok {
+		return nil
+	}
+	return []Field{{Name: "retval", Type: "uint64", Size: 8,
+		Decl: fmt.Sprintf("uint64 retval /* register %s: the return value */", r)}}
 }
 
 // example writes a short program that shows the probe's typical use.

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -52,13 +53,13 @@ func TestDescribe(t *testing.T) {
 		{
 			name:  "uprobe",
 			probe: "uprobe:app:main",
-			want: &Probe{Name: "uprobe:" + c.app + ":main", Provider: "uprobe", Attachable: true, Stability: BinarySpecific,
+			want: &Probe{Name: "uprobe:" + c.app + ":main", Provider: "uprobe", Attachable: true, Stability: BinarySpecific, Args: registerArgs(runtime.GOARCH),
 				Example: "uprobe:" + c.app + ":main { @[comm] = count(); }"},
 		},
 		{
 			name:  "uretprobe",
 			probe: "ur:" + c.app + ":main",
-			want: &Probe{Name: "uretprobe:" + c.app + ":main", Provider: "uretprobe", Attachable: true, Stability: BinarySpecific,
+			want: &Probe{Name: "uretprobe:" + c.app + ":main", Provider: "uretprobe", Attachable: true, Stability: BinarySpecific, Args: returnArg(runtime.GOARCH),
 				Example: "uretprobe:" + c.app + ":main { @[comm] = hist(retval); }"},
 		},
 		{
@@ -72,7 +73,7 @@ func TestDescribe(t *testing.T) {
 		{
 			name:       "kprobe unavailable is described",
 			probe:      "kprobe:vfs_read",
-			want:       &Probe{Name: "kprobe:vfs_read", Provider: "kprobe", Stability: Unstable, Example: "kprobe:vfs_read { @[kstack] = count(); }"},
+			want:       &Probe{Name: "kprobe:vfs_read", Provider: "kprobe", Stability: Unstable, Args: registerArgs(runtime.GOARCH), Example: "kprobe:vfs_read { @[kstack] = count(); }"},
 			wantReason: "kprobe_events does not exist",
 		},
 		{
@@ -243,5 +244,27 @@ func TestExpand(t *testing.T) {
 				t.Errorf("Expand(%q) mismatch (-want +got):\n%s", tt.point, diff)
 			}
 		})
+	}
+}
+
+func TestRegisterArgs(t *testing.T) {
+	for _, tt := range []struct {
+		arch      string
+		n         int
+		last, ret string
+	}{
+		{"amd64", 6, "uint64 arg5 /* register r9: argument 6; str(arg5) if it is a char * */", "uint64 retval /* register rax: the return value */"},
+		{"arm64", 8, "uint64 arg7 /* register x7: argument 8; str(arg7) if it is a char * */", "uint64 retval /* register x0: the return value */"},
+	} {
+		args := registerArgs(tt.arch)
+		if len(args) != tt.n || args[0].Name != "arg0" || args[len(args)-1].Decl != tt.last {
+			t.Errorf("%s: args %+v", tt.arch, args)
+		}
+		if ret := returnArg(tt.arch); len(ret) != 1 || ret[0].Name != "retval" || ret[0].Decl != tt.ret {
+			t.Errorf("%s: return %+v", tt.arch, ret)
+		}
+	}
+	if args := registerArgs("mips"); len(args) != 0 {
+		t.Errorf("unknown architecture: %+v", args)
 	}
 }

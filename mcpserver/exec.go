@@ -55,7 +55,7 @@ type getResultOut struct {
 	ErrorMessage   string        `json:"error_message,omitempty"`
 	ProbesAttached *int          `json:"probes_attached,omitempty" jsonschema:"probes bpftrace attached"`
 	LostEvents     int64         `json:"lost_events,omitempty" jsonschema:"events the kernel dropped because output could not keep up; prefer aggregations"`
-	HelperErrors   int64         `json:"helper_errors,omitempty"`
+	HelperErrors   int64         `json:"helper_errors,omitempty" jsonschema:"BPF helper calls that failed; usually a full map (raise its size, use an LRU map, or clear it)"`
 	LinesDropped   int64         `json:"lines_dropped,omitempty" jsonschema:"lines not stored because the output limit was reached"`
 	ExitCode       *int          `json:"exit_code,omitempty"`
 	StartedAt      string        `json:"started_at"`
@@ -285,7 +285,7 @@ func resultText(out getResultOut) string {
 		v    int64
 		what string
 	}{{out.LostEvents, "events lost by the kernel (output could not keep up: aggregate in maps instead)"},
-		{out.LinesDropped, "lines dropped at the output limit"}, {out.HelperErrors, "BPF helper errors"}} {
+		{out.LinesDropped, "lines dropped at the output limit"}, {out.HelperErrors, "BPF helper errors. " + output.HelperErrorAdvice}} {
 		if n.v > 0 {
 			fmt.Fprintf(&b, "%d %s\n", n.v, n.what)
 		}

@@ -32,7 +32,8 @@ type Diagnostic struct {
 	Hint      string `json:"hint,omitempty"`
 	// Code classifies the finding for programs: "syntax", "unknown-provider",
 	// "version", "probe-unavailable", "probe-not-found", "too-many-probes",
-	// "unsafe", "field", "policy", "bpftrace".
+	// "unsafe", "field", "policy", "bpftrace", "trap" (a program that runs
+	// but not as meant), "target".
 	Code string `json:"code"`
 	// Rule names the policy rule behind a "policy" finding.
 	Rule string `json:"rule,omitempty"`
@@ -203,8 +204,12 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	v.checkAttachPoints(ctx, r, prog)
 	v.checkCalls(r, prog)
 	v.checkFields(ctx, r, prog)
+	v.checkTraps(ctx, r, prog, src)
 	checkPositionals(r, prog)
 	v.checkPolicy(r, prog, scope)
+	if scope != nil {
+		checkTargetPID(r, scope.PID)
+	}
 	r.Maps = analyseMaps(prog)
 	if !r.Valid() {
 		return r

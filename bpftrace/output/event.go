@@ -52,6 +52,15 @@ type Event struct {
 	Raw         []byte       // KindUnknown only (a copy)
 }
 
+// HelperErrorAdvice says what helper errors usually mean and what to do,
+// for whoever sees only their number.
+const HelperErrorAdvice = "BPF helper calls failed while tracing, so some events were not recorded. " +
+	"A failed map update (map_update_elem) means a map was full: raise the map size " +
+	"(BPFTRACE_MAP_KEYS_MAX in bpftrace's environment; newer versions also take max_map_keys in a config block), " +
+	"key the map by fewer distinct values, use an LRU map where this bpftrace can declare one, " +
+	"or clear() it from an interval probe. " +
+	"A failed probe_read means memory could not be read (a user pointer not yet paged in): usually harmless."
+
 // HelperError is a BPF helper's failure, reported with -k or -kk.
 type HelperError struct {
 	Helper  string `json:"helper"`

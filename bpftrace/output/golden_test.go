@@ -36,12 +36,12 @@ var programs = []program{
 	{name: "hist", live: true},
 	{name: "bars"},
 	{
-		name:  "lhist",
+		name:   "lhist",
 		schema: Schema{"@step1": {Name: "@step1", Type: TypeLhist}},
-		live:  true,
+		live:   true,
 	},
 	{
-		name:  "keys",
+		name:   "keys",
 		schema: Schema{"@comma": {Name: "@comma", Type: TypeValue, Keys: []KeyKind{KeyAny, KeyAny}}},
 	},
 	{name: "strings", live: true},
