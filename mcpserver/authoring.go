@@ -59,6 +59,8 @@ type systemInfoOut struct {
 	Database string `json:"database,omitempty"`
 	// DatabaseError says why history is not being stored, when it is not.
 	DatabaseError string `json:"database_error,omitempty" jsonschema:"why history and output are not being stored (a full or read-only disk), when they are not"`
+	// SelfExclusion says how traces are kept from observing the server.
+	SelfExclusion string `json:"self_exclusion,omitempty" jsonschema:"how every trace is kept from observing the server and the bpftrace processes it runs for any client"`
 }
 
 type limitsOut struct {
@@ -161,7 +163,8 @@ func (s *Server) systemInfo(ctx context.Context, _ *mcp.CallToolRequest, _ struc
 			MaxProbes:             s.o.Validator.MaxProbes(),
 			PageBytes:             runner.DefaultPageBytes,
 		},
-		Database: s.o.Database,
+		Database:      s.o.Database,
+		SelfExclusion: s.o.SelfExclusion,
 	}
 	switch err := s.o.Runner.StoreError(); {
 	case s.o.DatabaseError != nil:

@@ -37,6 +37,9 @@ type Options struct {
 	// LogBridge, when set, also sends the server's log records to every
 	// client that asked for log messages (logging/setLevel).
 	LogBridge *LogBridge
+	// SelfExclusion says, for system_info, how traces are kept from
+	// observing the server and its bpftrace processes.
+	SelfExclusion string
 }
 
 // Server is a configured MCP server. It is safe for concurrent use.

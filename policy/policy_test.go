@@ -319,6 +319,11 @@ func FuzzPolicy(f *testing.F) {
 					t.Fatalf("scoped program does not parse: %v\n%s", perr, out)
 				}
 			}
+			if out, err := ApplyExclusion(src, prog, Exclusion{CgroupID: 12}); err == nil {
+				if verr := VerifyExclusion(out, Exclusion{CgroupID: 12}); verr != nil {
+					t.Fatalf("excluded program does not verify: %v\n%s", verr, out)
+				}
+			}
 		}
 	})
 }

@@ -15,6 +15,7 @@ const (
 	RuleSensitiveBinary  = "sensitive.binaries"
 	RuleSensitiveAddress = "sensitive.addresses"
 	RuleSensitiveBuffers = "sensitive.syscall_buffers"
+	RuleSelf             = "self.exclude"
 )
 
 // Approval says what happens to a program of the sensitive class.

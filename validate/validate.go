@@ -129,6 +129,10 @@ type Options struct {
 	Compiler Compiler
 	// Policy decides what may run; nil means [policy.Default].
 	Policy *policy.Policy
+	// Exclude, when set, is the server's own processes: every probe that
+	// runs in a process's context gets a predicate that excludes them, so
+	// that no program observes the server or another client's bpftrace.
+	Exclude *policy.Exclusion
 	// MaxProbes is the most probes bpftrace itself attaches (0: its
 	// default limit, BPFTRACE_MAX_PROBES, of 512).
 	MaxProbes int
@@ -235,6 +239,19 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 				Hint: "give exactly one of pid, comm or cgroup"})
 		} else {
 			r.Source = scoped
+		}
+	}
+	if e := v.o.Exclude; e != nil {
+		sprog, err := lang.Parse("stdin", r.Source)
+		var excl string
+		if err == nil {
+			excl, err = policy.ApplyExclusion(r.Source, sprog, *e)
+		}
+		if err == nil {
+			r.Source = excl
+		} else {
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleSelf, Message: err.Error(),
+				Hint: "simplify the probes' predicates; the server must add its own exclusion to each of them"})
 		}
 	}
 	return r

@@ -14,6 +14,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/host"
+	"github.com/bpftrace-mcp/bpftrace-mcp/isolate"
 	"github.com/bpftrace-mcp/bpftrace-mcp/mcpserver"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 	"github.com/bpftrace-mcp/bpftrace-mcp/runner"
@@ -116,6 +117,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else {
 		log.Info("privileges", "mode", map[bool]string{true: "sudo", false: p.Mode}[c.sudo], "capabilities", p.Capabilities)
 	}
+	// Before any bpftrace runs: the server and everything it starts go
+	// into a cgroup of their own, which every trace excludes.
+	self, err := isolate.Enter(isolate.Options{})
+	if err != nil {
+		log.Warn("the server has no cgroup of its own: traces exclude its pid, not the bpftrace processes it starts", "reason", self.Reason)
+	}
+	defer func() {
+		if err := self.Close(); err != nil {
+			log.Warn("leave the server's cgroup", "err", err)
+		}
+	}()
 	path := c.db
 	if path == "" {
 		path = store.DefaultPath()
@@ -148,6 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Catalog:  cat,
 		Compiler: mgr,
 		Policy:   &c.policy,
+		Exclude:  &policy.Exclusion{CgroupID: self.CgroupID, PID: self.PID},
 	})
 	srv, err := mcpserver.New(mcpserver.Options{
 		Runner:        mgr,
@@ -161,6 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger:        log,
 		Version:       version(),
 		LogBridge:     bridge,
+		SelfExclusion: self.Describe(),
 	})
 	if err != nil {
 		return err
