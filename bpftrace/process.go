@@ -191,6 +191,11 @@ type CheckResult struct {
 	Stderr Stderr
 	Status ExitStatus
 	Took   time.Duration
+	// AST is bpftrace's own parse of the program, when this version's
+	// check prints it ([Binary.PrintsParserAST]); ASTErr says why it is
+	// nil otherwise.
+	AST    *AST
+	ASTErr error
 }
 
 // OK reports whether bpftrace accepted the program.
@@ -211,7 +216,14 @@ func (b *Binary) Check(ctx context.Context, program string, o RunOptions, env []
 	name, argv := b.command(b.CheckArgs(program, o)...)
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Env = env
-	cmd.Stdout = io.Discard // before 0.22, -d prints the whole AST and IR
+	// Before 0.22, -d prints the AST after each pass and the LLVM IR; only
+	// the parser's AST is kept.
+	var ast *astBuffer
+	cmd.Stdout = io.Discard
+	if b.PrintsParserAST() {
+		ast = newASTBuffer(nil)
+		cmd.Stdout = ast
+	}
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, unix.SIGKILL) }
@@ -224,7 +236,10 @@ func (b *Binary) Check(ctx context.Context, program string, o RunOptions, env []
 	if err != nil && !errors.As(err, &exitErr) {
 		return nil, fmt.Errorf("check program with %s: %w", b.Path, err)
 	}
-	res := &CheckResult{Stderr: ParseStderr(stderr.String()), Took: time.Since(start)}
+	res := &CheckResult{Stderr: ParseStderr(stderr.String()), Took: time.Since(start), ASTErr: ErrNoAST}
+	if ast != nil {
+		res.AST, res.ASTErr = ast.ast()
+	}
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		res.Status = ExitStatus{Code: -1, Signal: ws.Signal()}

@@ -150,6 +150,11 @@ func (s *Server) execProgram(ctx context.Context, req *mcp.CallToolRequest, in e
 	// uprobe silently).
 	client := clientName(req)
 	v := s.o.Validator.Static(ctx, in.Program, in.Target)
+	// bpftrace's own reading of a program that could reach clang must match
+	// what the policy judged (free when validate_program saw it first).
+	if err := s.o.Validator.Differential(ctx, v); err != nil {
+		return nil, execOut{}, err
+	}
 	if !v.Valid() {
 		s.audit(ctx, audit.ActionExec, client, in.Program, "", v, "refused: "+firstError(v), in.Target)
 		return validationErrorResult(v)

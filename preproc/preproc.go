@@ -60,6 +60,12 @@ type Finding struct {
 	EndColumn int
 	Message   string
 	Hint      string
+	// Directive is the name of the directive found ("define", "include",
+	// "" for a null directive or a construct that is no directive).
+	Directive string
+	// InDefinition: the construct stands in C text (a struct, union or
+	// enum, or what bpftrace might read as one).
+	InDefinition bool
 }
 
 func (f Finding) String() string {
@@ -400,6 +406,8 @@ func (s *scanner) directive(from, after int, intro string, inDef bool) int {
 		msg += " (bpftrace reads a # anywhere outside a string or comment as the start of a directive)"
 	}
 	s.add(rule, from, max(nameEnd, after), msg, hint)
+	f := &s.found[len(s.found)-1]
+	f.Directive, f.InDefinition = name, inDef
 	return end
 }
 

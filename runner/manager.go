@@ -209,6 +209,12 @@ func (m *Manager) Check(ctx context.Context, program string, unsafe bool) (*bpft
 	return m.bin.Check(ctx, program, bpftrace.RunOptions{Unsafe: unsafe}, m.Env())
 }
 
+// DumpAST reads bpftrace's own parse of a program without running it
+// (validate.ASTDumper).
+func (m *Manager) DumpAST(ctx context.Context, program string, unsafe bool) (*bpftrace.AST, error) {
+	return m.bin.DumpAST(ctx, program, bpftrace.RunOptions{Unsafe: unsafe}, m.Env())
+}
+
 // Start checks the program with bpftrace and, when bpftrace accepts it,
 // starts it and returns the new execution at once. A rejected program is a
 // *ProgramError and creates no execution; a refused limit is a *LimitError.

@@ -92,7 +92,12 @@ type Result struct {
 	// them by these canonical paths. policy.VerifyBinaries checks, just
 	// before a run starts, that they are still those files.
 	Binaries map[*lang.AttachPoint]policy.Binaries `json:"-"`
+	// Differential says how bpftrace's own parse of Source compared with
+	// the Go view (DiffMatched, DiffCached, DiffNoCText, DiffUnavailable),
+	// or "" when it was not compared; a difference is an error diagnostic.
+	Differential string `json:"-"`
 
+	parsed   string // the text Program was parsed from
 	expanded map[*lang.AttachPoint][]string
 }
 
@@ -145,7 +150,9 @@ type Compiler interface {
 
 // Validator checks programs. It is safe for concurrent use.
 type Validator struct {
-	o Options
+	o        Options
+	policyID string
+	verdicts *verdicts
 }
 
 // New returns a Validator.
@@ -157,7 +164,7 @@ func New(o Options) *Validator {
 		def := policy.Default()
 		o.Policy = &def
 	}
-	return &Validator{o: o}
+	return &Validator{o: o, policyID: policyID(*o.Policy), verdicts: &verdicts{seen: map[[32]byte]bool{}}}
 }
 
 // Static runs the checks that need no bpftrace process: parsing, attach
@@ -177,7 +184,7 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 		return r
 	}
 	prog, err := lang.Parse("stdin", src)
-	r.Program = prog
+	r.Program, r.parsed = prog, src
 	if el, ok := err.(lang.ErrorList); ok {
 		for _, e := range el {
 			hint := e.Hint
@@ -293,6 +300,15 @@ func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (
 	}
 	r.Compiled = true
 	v.addCompilerDiagnostics(ctx, r, res)
+	// Before 0.22 the check printed bpftrace's own AST: compare it now, for
+	// free, and remember an agreement so that exec_program does not ask
+	// bpftrace again.
+	if r.Valid() && res.AST != nil && needsDifferential(r.Source) {
+		v.compareAST(r, res.AST, v.verdicts.key(v, r.Source))
+	}
+	if err := v.Differential(ctx, r); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

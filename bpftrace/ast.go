@@ -1,0 +1,212 @@
+package bpftrace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
+)
+
+// AST is what bpftrace's own parser made of a program, as far as the
+// server's checks care: its probes, their attach points, whether each has
+// a predicate, and the functions called. It is read from the AST that
+// bpftrace prints with -d, after its lexer has expanded any C macro, so it
+// shows the program bpftrace will run rather than the text it was given.
+type AST struct {
+	Probes []ASTProbe
+}
+
+// ASTProbe is one probe of an [AST].
+type ASTProbe struct {
+	// AttachPoints as bpftrace prints them: full provider names ("t:" is
+	// "tracepoint:"), quotes removed.
+	AttachPoints []string
+	// Predicate reports a /predicate/.
+	Predicate bool
+	// PredicateCalls are the functions called in the predicate, in order.
+	PredicateCalls []string
+	// Calls are the functions called in the body, in order.
+	Calls []string
+}
+
+// ErrNoAST is returned when bpftrace's output holds no parser AST (the
+// program did not parse, or this version does not print one for a check).
+var ErrNoAST = errors.New("bpftrace printed no AST")
+
+// PrintsParserAST reports whether [Binary.CheckArgs] makes this bpftrace
+// print the AST right after parsing, on stdout, so that a check also yields
+// an [AST]. Before 0.22, -d prints it first, before any other pass runs.
+// From 0.22 -d takes a stage and the check is a dry run; their AST format
+// has not been recorded here yet, so they yield none.
+func (b *Binary) PrintsParserAST() bool { return !b.Version.Has(version.DryRun) }
+
+// parserASTHeader starts the section of -d's output that [ParseAST] reads;
+// the next "AST after:" header ends it.
+const parserASTHeader = "AST after: parser"
+
+// maxASTBytes bounds what a check keeps of the parser AST: a program whose
+// AST is larger yields none, and the checks that need it refuse it.
+const maxASTBytes = 4 << 20
+
+// astBuffer keeps the parser section of -d's stdout and discards the rest
+// (the later passes and the LLVM IR, which can be megabytes).
+type astBuffer struct {
+	buf      bytes.Buffer
+	done     bool
+	overflow bool
+	header   int    // offset of the parser header, or -1 before it is seen
+	scanned  int    // bytes already searched
+	onDone   func() // called once when the parser section is complete, or nil
+}
+
+func newASTBuffer(onDone func()) *astBuffer { return &astBuffer{header: -1, onDone: onDone} }
+
+func (a *astBuffer) Write(p []byte) (int, error) {
+	if a.done {
+		return len(p), nil
+	}
+	if a.buf.Len()+len(p) > maxASTBytes {
+		a.overflow, a.done = true, true
+		return len(p), nil
+	}
+	a.buf.Write(p)
+	b := a.buf.Bytes()
+	// Search only the new bytes (and a marker's length before them).
+	from := max(a.scanned-len(parserASTHeader), 0)
+	a.scanned = len(b)
+	if a.header < 0 {
+		i := bytes.Index(b[from:], []byte(parserASTHeader))
+		if i < 0 {
+			return len(p), nil
+		}
+		a.header = from + i
+		from = a.header + len(parserASTHeader)
+	}
+	from = max(from, a.header+len(parserASTHeader))
+	if bytes.Contains(b[from:], []byte("\nAST after: ")) {
+		a.done = true // the parser section is complete
+		if a.onDone != nil {
+			a.onDone()
+		}
+	}
+	return len(p), nil
+}
+
+func (a *astBuffer) ast() (*AST, error) {
+	if a.overflow {
+		return nil, fmt.Errorf("%w: it is larger than %d bytes", ErrNoAST, maxASTBytes)
+	}
+	return ParseAST(a.buf.String())
+}
+
+// ParseAST reads the parser section of the output of bpftrace -d (0.17 to
+// 0.21). The AST printer indents each node by one space per level: probes
+// at level 1 (each attach point on a line of its own), "pred" at level 2,
+// and calls as "call: name" at any level below.
+func ParseAST(out string) (*AST, error) {
+	i := strings.Index(out, parserASTHeader)
+	if i < 0 {
+		return nil, ErrNoAST
+	}
+	sec := out[i+len(parserASTHeader):]
+	if j := strings.Index(sec, "\nAST after: "); j >= 0 {
+		sec = sec[:j]
+	}
+	lines := strings.Split(sec, "\n")
+	k := 0
+	for k < len(lines) && lines[k] != "Program" {
+		k++ // the dashes, and the C definitions bpftrace echoes
+	}
+	if k == len(lines) {
+		return nil, fmt.Errorf("%w: no Program node", ErrNoAST)
+	}
+	ast := &AST{}
+	var cur *ASTProbe
+	bodyStarted := false
+	predDepth := -1 // the level of the "pred" line of the current probe, when inside it
+	for _, l := range lines[k+1:] {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		depth := len(l) - len(strings.TrimLeft(l, " "))
+		text := strings.TrimSpace(l)
+		if predDepth >= 0 && depth <= predDepth {
+			predDepth = -1
+		}
+		switch {
+		case depth == 1:
+			// A new probe starts unless the previous line was an attach
+			// point of the same probe (nothing of its body seen yet).
+			if cur == nil || bodyStarted {
+				ast.Probes = append(ast.Probes, ASTProbe{})
+				cur = &ast.Probes[len(ast.Probes)-1]
+				bodyStarted = false
+			}
+			cur.AttachPoints = append(cur.AttachPoints, text)
+		case cur == nil:
+			return nil, fmt.Errorf("%w: %q before any probe", ErrNoAST, l)
+		case depth == 2 && text == "pred":
+			cur.Predicate = true
+			predDepth = depth
+			bodyStarted = true
+		default:
+			bodyStarted = true
+			name, ok := strings.CutPrefix(text, "call: ")
+			if !ok {
+				continue
+			}
+			name, _, _ = strings.Cut(name, " ")
+			if predDepth >= 0 {
+				cur.PredicateCalls = append(cur.PredicateCalls, name)
+			} else {
+				cur.Calls = append(cur.Calls, name)
+			}
+		}
+	}
+	return ast, nil
+}
+
+// DumpAST runs bpftrace's check of program only as far as its parser: it
+// reads the parser AST from -d's output and kills bpftrace as soon as that
+// is complete, before the semantic analysis and code generation that take
+// most of a check's time. Before 0.22 -d loads and attaches nothing, so
+// stopping it early is safe. It returns [ErrNoAST] for a program bpftrace
+// could not parse (its diagnostics come from a full check) and on versions
+// whose check prints no parser AST.
+func (b *Binary) DumpAST(ctx context.Context, program string, o RunOptions, env []string) (*AST, error) {
+	if !b.PrintsParserAST() {
+		return nil, fmt.Errorf("%w: bpftrace %s", ErrNoAST, b.Version)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := newASTBuffer(cancel)
+	name, argv := b.command(b.CheckArgs(program, o)...)
+	cmd := exec.CommandContext(ctx, name, argv...)
+	cmd.Env = env
+	cmd.Stdout = out
+	cmd.Stderr = io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, unix.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	if out.done && !out.overflow {
+		return out.ast()
+	}
+	if ctx.Err() != nil && !out.done {
+		return nil, fmt.Errorf("dump the AST: %w", context.Cause(ctx))
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return nil, fmt.Errorf("dump the AST with %s: %w", b.Path, err)
+	}
+	return out.ast()
+}
