@@ -95,9 +95,21 @@ func resolveBinary(target string, resolve TargetResolver, base string) Binaries 
 // attach point with a binary: each concrete probe with the binary's path
 // replaced by its canonical path, and, for a file in another mount
 // namespace, by its path there too. ok is false when a concrete probe
-// does not name one of the resolved files.
-func judgedNames(ap *lang.AttachPoint, names []string, bs Binaries) ([]string, bool) {
+// does not name one of the resolved files. unexpanded says that names is
+// the attach point as written (no probe index expanded it): the names are
+// then made from the resolved files and the parts after the target.
+func judgedNames(ap *lang.AttachPoint, names []string, unexpanded bool, bs Binaries) ([]string, bool) {
 	var out []string
+	if unexpanded {
+		rest := strings.Join(ap.Parts[1:], ":")
+		for _, b := range bs.Files {
+			out = append(out, ap.Canonical+":"+b.Path+":"+rest)
+			if b.Root != "" {
+				out = append(out, ap.Canonical+":"+b.InRoot()+":"+rest)
+			}
+		}
+		return out, len(bs.Files) > 0
+	}
 	for _, n := range names {
 		found := false
 		for _, b := range bs.Files {

@@ -243,7 +243,7 @@ func (p *Policy) checkProbes(in Input) []Violation {
 			if hasBinary(ap) {
 				// Rules judge the file, not its spelling.
 				bs, known := in.Binaries[ap]
-				judged, named := judgedNames(ap, names, bs)
+				judged, named := judgedNames(ap, names, len(in.Expanded[ap]) == 0, bs)
 				if problem := binaryProblem(ap, bs, known, named); problem != "" {
 					vs = append(vs, binaryViolation(ap, problem))
 					continue
