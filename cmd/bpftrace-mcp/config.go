@@ -50,6 +50,12 @@ type fileConfig struct {
 		Comms   []string `toml:"comms"`
 		Cgroups []string `toml:"cgroups"`
 	} `toml:"scope"`
+	Sensitive struct {
+		Approval       *string  `toml:"approval"`
+		Binaries       []string `toml:"binaries"`
+		Addresses      *bool    `toml:"addresses"`
+		SyscallBuffers *bool    `toml:"syscall_buffers"`
+	} `toml:"sensitive"`
 }
 
 // loadConfig reads the configuration file into c. set holds the flags
@@ -112,6 +118,12 @@ func loadConfig(path string, c *config, set map[string]bool) error {
 	setPtr(&p.RequireScope, fc.Scope.Require)
 	setList(&p.ScopeComms, fc.Scope.Comms)
 	setList(&p.ScopeCgroups, fc.Scope.Cgroups)
+	if a := fc.Sensitive.Approval; a != nil {
+		p.Sensitive.Approval = policy.Approval(*a)
+	}
+	setList(&p.Sensitive.Binaries, fc.Sensitive.Binaries)
+	setPtr(&p.Sensitive.Addresses, fc.Sensitive.Addresses)
+	setPtr(&p.Sensitive.SyscallBuffers, fc.Sensitive.SyscallBuffers)
 	return validatePolicy(p)
 }
 
@@ -141,6 +153,11 @@ func setSeconds(dst *time.Duration, v *int) {
 func validatePolicy(p *policy.Policy) error {
 	if p.MaxAttachPoints < 1 {
 		return fmt.Errorf("configuration: probes.max_attach_points must be at least 1")
+	}
+	switch p.Sensitive.Approval {
+	case "", policy.ApprovalRefuse, policy.ApprovalElicit:
+	default:
+		return fmt.Errorf("configuration: sensitive.approval must be %q or %q, not %q", policy.ApprovalRefuse, policy.ApprovalElicit, p.Sensitive.Approval)
 	}
 	for _, c := range p.ScopeComms {
 		if err := (policy.Scope{Comm: c}).Validate(); err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
+	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 )
 
 // TestMain lets the test binary act as the server: started again with
@@ -307,5 +308,30 @@ func TestConfigOverrides(t *testing.T) {
 	}
 	if c.limits.MaxConcurrent != 2 || c.limits.MaxTimeout != time.Minute {
 		t.Errorf("limits = %+v: want the flag's 2 concurrent and the file's 60 s", c.limits)
+	}
+}
+
+// TestSensitiveConfig: the sensitive class is configured from the file, and
+// an approval mode that does not exist is refused.
+func TestSensitiveConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.toml")
+	if err := os.WriteFile(good, []byte("[sensitive]\napproval = \"elicit\"\nbinaries = [\"*/libfoo.so*\"]\naddresses = false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseFlags([]string{"--config", good}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.policy.Sensitive
+	if s.Approval != policy.ApprovalElicit || len(s.Binaries) != 1 || s.Addresses || !s.SyscallBuffers {
+		t.Errorf("sensitive = %+v", s)
+	}
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[sensitive]\napproval = \"ask\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseFlags([]string{"--config", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "sensitive.approval") {
+		t.Errorf("approval = \"ask\": got %v", err)
 	}
 }
