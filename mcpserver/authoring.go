@@ -74,14 +74,14 @@ type limitsOut struct {
 }
 
 func (s *Server) addAuthoringTools() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "describe_probe",
 		Title: "Describe a probe",
 		Description: "Describe one probe: its arguments with C types (what bpftrace -lv shows), whether it can attach on this host " +
 			"and why not, how stable it is (tracepoints are a stable kernel ABI, kprobes are not), and a one-line example program.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.describeProbe)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "validate_program",
 		Title: "Check a program without running it",
 		Description: "Check a bpftrace program without attaching anything: syntax, probes that do not exist or cannot attach on this host, " +
@@ -90,7 +90,7 @@ func (s *Server) addAuthoringTools() {
 			"exec_program runs the same checks.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.validateProgram)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "system_info",
 		Title: "What this host can trace",
 		Description: "Report the bpftrace version and features, the kernel (release, BTF, lockdown, tracefs), which probe types " +
@@ -150,10 +150,21 @@ func (s *Server) validateProgram(ctx context.Context, req *mcp.CallToolRequest, 
 	return nil, out, nil
 }
 
-func (s *Server) systemInfo(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, systemInfoOut, error) {
+type systemInfoIn struct {
+	Detail string `json:"detail,omitempty" jsonschema:"\"full\" adds bpftrace --info and every check made"`
+}
+
+func (s *Server) systemInfo(ctx context.Context, _ *mcp.CallToolRequest, in systemInfoIn) (*mcp.CallToolResult, systemInfoOut, error) {
+	if in.Detail != "" && in.Detail != "full" {
+		return nil, systemInfoOut{}, fmt.Errorf("detail %q is not known: pass \"full\" or leave it out", in.Detail)
+	}
 	lim := s.o.Runner.Limits()
+	report := host.Inspect(ctx, s.o.Binary, nil, s.o.Catalog)
+	if in.Detail != "full" {
+		report = summarizeReport(report)
+	}
 	out := systemInfoOut{
-		Report: host.Inspect(ctx, s.o.Binary, nil, s.o.Catalog),
+		Report: report,
 		Limits: limitsOut{
 			MaxConcurrent:         lim.MaxConcurrent,
 			DefaultTimeoutSeconds: int(lim.DefaultTimeout.Seconds()),
@@ -172,5 +183,78 @@ func (s *Server) systemInfo(ctx context.Context, _ *mcp.CallToolRequest, _ struc
 	case err != nil:
 		out.DatabaseError = "the last write failed: " + err.Error()
 	}
-	return nil, out, nil
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: systemInfoText(out, in.Detail == "full")}}}, out, nil
+}
+
+// summarizeReport keeps what an assistant needs from the host report:
+// bpftrace --info and the checks that passed go (detail "full" has them),
+// probe type failures are said once (in probe_types), and a reason shared
+// by several probe types is written out for the first only.
+func summarizeReport(r *host.Report) *host.Report {
+	c := *r
+	if r.Bpftrace != nil {
+		b := *r.Bpftrace
+		b.Info = nil
+		c.Bpftrace = &b
+	}
+	c.Findings = []host.Finding{}
+	for _, f := range r.Findings {
+		if !f.OK && !strings.HasPrefix(f.Item, "probe type ") {
+			c.Findings = append(c.Findings, f)
+		}
+	}
+	c.ProbeTypes = make([]catalog.ProbeType, len(r.ProbeTypes))
+	first := map[string]string{} // reason → the first type that gave it
+	for i, t := range r.ProbeTypes {
+		t.Aliases = nil
+		if t.Reason != "" {
+			if name, seen := first[t.Reason]; seen {
+				t.Reason = "as " + name
+			} else {
+				first[t.Reason] = t.Name
+			}
+		}
+		c.ProbeTypes[i] = t
+	}
+	return &c
+}
+
+// systemInfoText is system_info's text content: the facts in a few lines,
+// for clients that show the model text rather than structured content.
+func systemInfoText(out systemInfoOut, full bool) string {
+	var b strings.Builder
+	if bt := out.Bpftrace; bt != nil {
+		fmt.Fprintf(&b, "bpftrace %s at %s", bt.Version, bt.Path)
+	} else {
+		b.WriteString("bpftrace: not found")
+	}
+	k := out.Kernel
+	fmt.Fprintf(&b, "; kernel %s %s, BTF %v; privileges: %s\n", k.Release, k.Arch, k.BTF, out.Privileges.Mode)
+	var here, not []string
+	for _, t := range out.ProbeTypes {
+		if t.Available {
+			here = append(here, t.Name)
+		} else {
+			not = append(not, t.Name)
+		}
+	}
+	fmt.Fprintf(&b, "probe types here: %s\n", strings.Join(here, ", "))
+	if len(not) > 0 {
+		fmt.Fprintf(&b, "not here: %s (probe_types says why)\n", strings.Join(not, ", "))
+	}
+	for _, f := range out.Findings {
+		if !f.OK && !strings.HasPrefix(f.Item, "probe type ") {
+			fmt.Fprintf(&b, "problem: %s: %s; %s\n", f.Item, f.Detail, f.Fix)
+		}
+	}
+	l := out.Limits
+	fmt.Fprintf(&b, "limits: %d runs at once, timeout %ds (at most %ds), %d probes, programs of %d bytes\n",
+		l.MaxConcurrent, l.DefaultTimeoutSeconds, l.MaxTimeoutSeconds, l.MaxProbes, l.MaxProgramBytes)
+	if out.DatabaseError != "" {
+		b.WriteString("history: " + out.DatabaseError + "\n")
+	}
+	if !full {
+		b.WriteString("detail \"full\" adds bpftrace --info and every check.\n")
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/docs"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 )
 
@@ -13,12 +14,24 @@ import (
 const maxCompletions = 100
 
 // complete answers completion/complete. It completes the id of an
-// execution resource with the ids of recent executions, newest first;
-// for anything else it has no suggestions, which is a valid answer.
+// execution resource with the ids of recent executions, newest first, and
+// the name of an example with the examples' names; for anything else it
+// has no suggestions, which is a valid answer.
 func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
 	res := &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{Values: []string{}}}
 	p := req.Params
-	if p == nil || p.Ref == nil || p.Ref.Type != "ref/resource" || p.Ref.URI != executionURIPrefix+"{id}" || p.Argument.Name != "id" {
+	if p == nil || p.Ref == nil || p.Ref.Type != "ref/resource" {
+		return res, nil
+	}
+	if p.Ref.URI == examplePrefix+"{name}" && p.Argument.Name == "name" {
+		for _, ex := range docs.ExamplesFor(s.o.Binary.Version) {
+			if strings.HasPrefix(ex.Name, p.Argument.Value) && len(res.Completion.Values) < maxCompletions {
+				res.Completion.Values = append(res.Completion.Values, ex.Name)
+			}
+		}
+		return res, nil
+	}
+	if p.Ref.URI != executionURIPrefix+"{id}" || p.Argument.Name != "id" {
 		return res, nil
 	}
 	es, err := s.o.Runner.List(ctx, store.ExecutionFilter{Limit: 500})

@@ -49,13 +49,13 @@ func (s *Server) addDocResources() {
 		Name: "examples", Title: "Example programs", URI: examplesURI, MIMEType: "application/json",
 		Description: "The server's example programs, written for the installed bpftrace and each tagged with whether it runs on this host; read one at bpftrace://examples/{name}.",
 	}, s.readExampleIndex)
-	for _, ex := range docs.Examples() {
-		uri := examplePrefix + ex.Name
-		s.mcp.AddResource(&mcp.Resource{
-			Name: "example-" + ex.Name, Title: ex.Title, URI: uri, MIMEType: "text/plain",
-			Description: ex.Description,
-		}, s.readExample)
-	}
+	// One template rather than a resource per example: resources/list
+	// stays short (every client reads it), and the index says what each
+	// example is for.
+	s.mcp.AddResourceTemplate(&mcp.ResourceTemplate{
+		Name: "example", Title: "An example program", URITemplate: examplePrefix + "{name}", MIMEType: "text/plain",
+		Description: "One example program with a header saying whether it runs on this host, e.g. bpftrace://examples/open-files; bpftrace://examples lists them.",
+	}, s.readExample)
 	s.mcp.AddResource(&mcp.Resource{
 		Name: "tools", Title: "bpftrace tools installed on this host", URI: toolsURI, MIMEType: "application/json",
 		Description: "The example tools installed with bpftrace on this host (" + strings.Join(toolDirs, ", ") + "), read at run time, each tagged with whether it runs here.",

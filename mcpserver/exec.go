@@ -97,9 +97,14 @@ type listExecutionsOut struct {
 	Count      int                `json:"count"`
 }
 
+// statusMeanings says what an execution's status and end_reason values
+// mean, once, in the descriptions of the tools that return them.
+const statusMeanings = "status: running, completed or failed; end_reason: exit (the program called exit()), " +
+	"timeout (ran its full time: a normal end), stopped (stop_execution), error, interrupted (the server went away)."
+
 func (s *Server) addExecTools() {
 	lim := s.o.Runner.Limits()
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "exec_program",
 		Title: "Run a bpftrace program",
 		Description: fmt.Sprintf("Start a bpftrace program on this host and return at once with an execution_id. "+
@@ -112,26 +117,26 @@ func (s *Server) addExecTools() {
 			int(lim.DefaultTimeout.Seconds()), int(lim.MaxTimeout.Seconds()), lim.MaxConcurrent),
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: boolPtr(false), OpenWorldHint: boolPtr(false)},
 	}, s.execProgram)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "get_result",
 		Title: "Read a run's output",
 		Description: "Read the status and output of an execution, a page at a time (offset, limit, and a byte budget; " +
 			"has_more and next_offset tell how to continue). Output lines are what bpftrace prints in text mode, including the maps " +
-			"printed at the end; maps also come as typed data. Pass wait_seconds to wait for new output or for the end instead of polling. " +
-			"Works for past executions too, also after a server restart.",
+			"printed at the end; maps also come as typed data, with a summary per map and p50/p90/p99 per histogram. Pass wait_seconds to wait for new output or for the end instead of polling. " +
+			"Works for past executions too, also after a server restart. " + statusMeanings,
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.getResult)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "stop_execution",
 		Title: "Stop a run",
 		Description: "Stop a running execution the way Ctrl-C does: END probes run and the maps are printed and kept " +
 			"(status completed, end_reason stopped). Waits until it has ended. Stopping a run that has already ended just says so.",
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: boolPtr(false), IdempotentHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.stopExecution)
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:        "list_executions",
 		Title:       "List runs",
-		Description: "List executions, newest first, with status, end reason, start time, duration, lines of output and the program's first line. History survives server restarts.",
+		Description: "List executions, newest first, with status, end reason, start time, duration, lines of output and the program's first line. History survives server restarts. status and end_reason mean what get_result says.",
 		Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.listExecutions)
 }

@@ -32,7 +32,7 @@ type listHelpersOut struct {
 }
 
 func (s *Server) addHelperTools() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "list_helpers",
 		Title: "List builtins and functions",
 		Description: "List the builtin variables (pid, comm, nsecs, args...), functions (printf, str, kstack...) and map functions " +

@@ -28,7 +28,7 @@ type listProbesOut struct {
 }
 
 func (s *Server) addProbeTools() {
-	mcp.AddTool(s.mcp, &mcp.Tool{
+	addTool(s.mcp, &mcp.Tool{
 		Name:  "list_probes",
 		Title: "List probes",
 		Description: "List the probes bpftrace can attach to on this host, from an in-memory index of the kernel's tracepoints " +
