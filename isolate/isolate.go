@@ -33,7 +33,8 @@ type Self struct {
 	// Reason says why there is no cgroup, when there is none.
 	Reason string
 
-	parent string // the directory of the cgroup the server came from
+	parent  string // the directory of the cgroup the server came from
+	adopted bool   // Cgroup is the one the server started in
 }
 
 // Options tune [Enter]; the zero value reads the real /proc.
@@ -47,8 +48,9 @@ type Options struct {
 // ErrNoCgroup2 means no cgroup v2 hierarchy is mounted.
 var ErrNoCgroup2 = errors.New("no cgroup v2 hierarchy is mounted")
 
-// Enter creates a cgroup v2 below the one this process is in and moves
-// the process into it. On failure it returns a Self with CgroupID 0 and
+// Enter gives this process a cgroup v2 of its own: the one it is in when
+// it is alone there (a systemd service, a container), else a new cgroup
+// below it, into which it moves. On failure it returns a Self with CgroupID 0 and
 // Reason set, and the error: the caller falls back to excluding its pid.
 func Enter(o Options) (*Self, error) {
 	s := &Self{PID: os.Getpid()}
@@ -68,11 +70,22 @@ func Enter(o Options) (*Self, error) {
 		s.Reason = err.Error()
 		return s, err
 	}
+	parent := filepath.Join(mount, rel)
+	// A cgroup that holds this process alone (a systemd service's, a
+	// container's) already is the server's own: its children inherit it,
+	// and nothing needs to be written, which ProtectControlGroups= forbids.
+	if alone(parent, s.PID) {
+		st, err := os.Stat(parent)
+		if err == nil {
+			s.CgroupID = st.Sys().(*syscall.Stat_t).Ino
+			s.Cgroup, s.adopted = parent, true
+			return s, nil
+		}
+	}
 	name := o.Name
 	if name == "" {
 		name = "bpftrace-mcp." + strconv.Itoa(s.PID)
 	}
-	parent := filepath.Join(mount, rel)
 	removeStale(parent)
 	dir := filepath.Join(parent, name)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -98,7 +111,7 @@ func Enter(o Options) (*Self, error) {
 // Close moves the server back to the cgroup it came from and removes its
 // own, which succeeds once no child is left in it.
 func (s *Self) Close() error {
-	if s == nil || s.Cgroup == "" {
+	if s == nil || s.Cgroup == "" || s.adopted {
 		return nil
 	}
 	if err := os.WriteFile(filepath.Join(s.parent, "cgroup.procs"), []byte(strconv.Itoa(s.PID)), 0); err != nil {
@@ -120,6 +133,16 @@ func (s *Self) Describe() string {
 		return fmt.Sprintf("every probe excludes the server's cgroup %s (id %d): the server and every bpftrace it starts, for any client", s.Cgroup, s.CgroupID)
 	}
 	return fmt.Sprintf("every probe excludes the server's pid %d, but not the bpftrace processes it starts (no cgroup of its own: %s)", s.PID, s.Reason)
+}
+
+// alone reports whether the cgroup at dir holds no process but pid.
+func alone(dir string, pid int) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(data))
+	return len(fields) == 1 && fields[0] == strconv.Itoa(pid)
 }
 
 // removeStale removes the cgroups that servers killed before they could

@@ -101,3 +101,34 @@ func TestEnterWithoutCgroup2(t *testing.T) {
 		t.Errorf("got %+v, %v; want a fallback to the pid with a reason", s, err)
 	}
 }
+
+// TestAdoptsACgroupItHoldsAlone: a process alone in its cgroup (a systemd
+// service, a container) keeps it, and Close leaves it alone.
+func TestAdoptsACgroupItHoldsAlone(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create a cgroup")
+	}
+	// Move into a fresh cgroup first, where this process is alone.
+	first, err := Enter(Options{Name: "bpftrace-mcp-adopt." + strconv.Itoa(os.Getpid())})
+	if err != nil {
+		t.Skipf("no cgroup v2 here: %v", err)
+	}
+	defer func() {
+		if err := first.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	second, err := Enter(Options{Name: "nested"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Cgroup != first.Cgroup || second.CgroupID != first.CgroupID {
+		t.Errorf("second Enter made %s (id %d), want to keep %s (id %d)", second.Cgroup, second.CgroupID, first.Cgroup, first.CgroupID)
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(first.Cgroup); err != nil {
+		t.Errorf("Close of an adopted cgroup removed it: %v", err)
+	}
+}
