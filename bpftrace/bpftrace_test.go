@@ -178,22 +178,31 @@ func TestOwner(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		cmdline string
-		want    string
+		want    marker
 		ok      bool
 	}{
-		{"bpftrace\x00-e\x00BEGIN{}\x00bpftrace-mcp-owner=12:34\x00", "12:34", true},
-		{"sudo\x00-n\x00--\x00/usr/bin/bpftrace\x00-e\x00P\x00bpftrace-mcp-owner=1:2\x00", "1:2", true},
-		{"bpftrace\x00-e\x00bpftrace-mcp-owner=9:9\x00", "", false}, // not the last argument... but it is
-		{"bash\x00", "", false},
-		{"", "", false},
+		{"bpftrace\x00-e\x00BEGIN{}\x00bpftrace-mcp-owner=12:34@ab12\x00", marker{"12:34", "ab12"}, true},
+		{"sudo\x00-n\x00--\x00/usr/bin/bpftrace\x00-e\x00P\x00bpftrace-mcp-owner=1:2@c0\x00", marker{"1:2", "c0"}, true},
+		// Older versions marked without a scope.
+		{"bpftrace\x00-e\x00BEGIN{}\x00bpftrace-mcp-owner=12:34\x00", marker{"12:34", ""}, true},
+		// A marker-like string in the program text is not the marker.
+		{"bpftrace\x00-e\x00bpftrace-mcp-owner=9:9\x00BEGIN{}\x00", marker{}, false},
+		{"bash\x00", marker{}, false},
+		{"", marker{}, false},
 	} {
-		v, ok := markerValue([]byte(tt.cmdline))
-		if tt.cmdline == "bpftrace\x00-e\x00bpftrace-mcp-owner=9:9\x00" {
-			tt.want, tt.ok = "9:9", true
+		m, ok := markerOf([]byte(tt.cmdline))
+		if m != tt.want || ok != tt.ok {
+			t.Errorf("markerOf(%q) = %+v, %v; want %+v, %v", tt.cmdline, m, ok, tt.want, tt.ok)
 		}
-		if v != tt.want || ok != tt.ok {
-			t.Errorf("markerValue(%q) = %q, %v", tt.cmdline, v, ok)
+	}
+	for _, scope := range []string{"", Scope("/var/lib/bpftrace-mcp/history.db")} {
+		m, ok := markerOf([]byte("bpftrace\x00" + OwnerMarker("5:6", scope) + "\x00"))
+		if !ok || m != (marker{"5:6", scope}) {
+			t.Errorf("markerOf(OwnerMarker(5:6, %q)) = %+v, %v", scope, m, ok)
 		}
+	}
+	if Scope("/a.db") == Scope("/b.db") || Scope("/a.db") != Scope("/a.db") || strings.Contains(Scope("x"), scopeSep) {
+		t.Errorf("Scope does not name databases apart, or not stably")
 	}
 }
 

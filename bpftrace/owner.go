@@ -2,6 +2,8 @@ package bpftrace
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -13,11 +15,33 @@ import (
 )
 
 // ownerPrefix starts the command-line argument that marks a bpftrace as
-// started by a bpftrace-mcp server; the rest is the server's [SelfOwner].
+// started by a bpftrace-mcp server; the rest is the server's [SelfOwner],
+// then scopeSep and the server's scope (see [Scope]).
 const ownerPrefix = "bpftrace-mcp-owner="
 
-// OwnerMarker is the argument that marks a process as started by owner.
-func OwnerMarker(owner string) string { return ownerPrefix + owner }
+// scopeSep separates the owner from the scope in a marker. Owners are
+// "pid:starttime" and scopes are hex, so neither holds it.
+const scopeSep = "@"
+
+// OwnerMarker is the argument that marks a process as started by owner, a
+// server in scope. Markers of older versions have no scope.
+func OwnerMarker(owner, scope string) string {
+	if scope == "" {
+		return ownerPrefix + owner
+	}
+	return ownerPrefix + owner + scopeSep + scope
+}
+
+// Scope names the servers that reap each other's leftovers, from a key they
+// share: the server uses the path of its database, so that a server
+// restarted on the same database kills what the one before it left, while
+// servers on other databases (parallel test processes, other instances)
+// never touch each other's processes. It is a short hash: the key may hold
+// spaces, and the marker shows in ps.
+func Scope(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:6])
+}
 
 // SelfOwner identifies the calling process as "pid:starttime". The start
 // time (in clock ticks since boot, from /proc/PID/stat) makes the identity
@@ -69,14 +93,15 @@ func startTime(pid int) (uint64, error) {
 type Orphan struct {
 	Pid   int
 	Owner string
+	Scope string // empty for a process marked by an older version
 }
 
 // ProcessesOf lists the running processes marked as started by the server
 // identified by owner (bpftrace and anything it started).
 func ProcessesOf(owner string) ([]int, error) {
 	var pids []int
-	err := eachMarked(func(pid int, o string) {
-		if o == owner {
+	err := eachMarked(func(pid int, m marker) {
+		if m.owner == owner {
 			pids = append(pids, pid)
 		}
 	})
@@ -85,7 +110,7 @@ func ProcessesOf(owner string) ([]int, error) {
 
 // eachMarked calls f for every process that carries an owner marker.
 // Processes it cannot inspect (gone, or not ours to read) are skipped.
-func eachMarked(f func(pid int, owner string)) error {
+func eachMarked(f func(pid int, m marker)) error {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
@@ -99,32 +124,35 @@ func eachMarked(f func(pid int, owner string)) error {
 		if err != nil {
 			continue
 		}
-		if owner, ok := markerValue(cmdline); ok {
-			f(pid, owner)
+		if m, ok := markerOf(cmdline); ok {
+			f(pid, m)
 		}
 	}
 	return nil
 }
 
-// FindOrphans lists running processes marked by a bpftrace-mcp server whose
-// owner is no longer alive. Processes it cannot inspect are skipped.
-func FindOrphans() ([]Orphan, error) {
+// FindOrphans lists running processes marked by a bpftrace-mcp server of
+// scope whose owner is no longer alive, and those marked without a scope by
+// older versions. Processes it cannot inspect are skipped.
+func FindOrphans(scope string) ([]Orphan, error) {
 	var orphans []Orphan
-	err := eachMarked(func(pid int, owner string) {
-		if !OwnerAlive(owner) {
-			orphans = append(orphans, Orphan{Pid: pid, Owner: owner})
+	err := eachMarked(func(pid int, m marker) {
+		if (m.scope == scope || m.scope == "") && !OwnerAlive(m.owner) {
+			orphans = append(orphans, Orphan{Pid: pid, Owner: m.owner, Scope: m.scope})
 		}
 	})
 	return orphans, err
 }
 
 // SweepOrphans kills (SIGKILL, whole process group) every bpftrace left
-// running by a server that died, and returns what it killed. A server killed
-// with SIGKILL takes its bpftrace with it through the parent-death signal;
-// this is the second line of defence, for children started through sudo
-// (setuid clears the parent-death signal) or by older versions.
-func SweepOrphans() ([]Orphan, error) {
-	orphans, err := FindOrphans()
+// running by a server of scope that died, and returns what it killed. A
+// server killed with SIGKILL takes its bpftrace with it through the
+// parent-death signal; this is the second line of defence, for children
+// started through sudo (setuid clears the parent-death signal) or by older
+// versions. Processes of other scopes are left alone, whoever left them:
+// their own servers reap them when they restart.
+func SweepOrphans(scope string) ([]Orphan, error) {
+	orphans, err := FindOrphans(scope)
 	if err != nil {
 		return nil, err
 	}
@@ -146,16 +174,20 @@ func SweepOrphans() ([]Orphan, error) {
 	return killed, errors.Join(errs...)
 }
 
-// markerValue finds the owner marker among the NUL-separated arguments of
+// marker is what an owner marker says.
+type marker struct{ owner, scope string }
+
+// markerOf finds the owner marker among the NUL-separated arguments of
 // /proc/PID/cmdline. Only the last argument counts, where Start puts it: a
 // marker-like string inside a program text is not one.
-func markerValue(cmdline []byte) (string, bool) {
+func markerOf(cmdline []byte) (marker, bool) {
 	args := bytes.Split(bytes.TrimSuffix(cmdline, []byte{0}), []byte{0})
 	v, ok := bytes.CutPrefix(args[len(args)-1], []byte(ownerPrefix))
 	if !ok {
-		return "", false
+		return marker{}, false
 	}
-	return string(v), true
+	owner, scope, _ := strings.Cut(string(v), scopeSep)
+	return marker{owner: owner, scope: scope}, true
 }
 
 // OwnerOf returns the owner string of a running process, as SelfOwner

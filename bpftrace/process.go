@@ -29,9 +29,12 @@ type StartOptions struct {
 	// Env is the complete environment (KEY=value) given to bpftrace.
 	Env []string
 	// Owner identifies the server process that starts bpftrace (see
-	// [SelfOwner]). It is put in the environment so that a later server can
+	// [SelfOwner]). It goes on bpftrace's command line so that a later server can
 	// recognise, and kill, a bpftrace whose server died (see [SweepOrphans]).
 	Owner string
+	// Scope is the server's [Scope]: only a server of the same scope kills
+	// this bpftrace if its owner dies.
+	Scope string
 }
 
 // Process is one running bpftrace in a process group of its own.
@@ -81,7 +84,7 @@ func (b *Binary) Start(args []string, o StartOptions) (*Process, error) {
 	// The owner marker goes last, as a positional parameter that programs
 	// never read (the validator refuses $1 and $#): unlike the environment,
 	// a command line survives sudo, and it shows in ps.
-	name, argv := b.command(append(slices.Clone(args), OwnerMarker(o.Owner))...)
+	name, argv := b.command(append(slices.Clone(args), OwnerMarker(o.Owner, o.Scope))...)
 	cmd := exec.Command(name, argv...)
 	cmd.Env = o.Env
 	cmd.Stdin = nil

@@ -1,4 +1,7 @@
-package bpftrace
+package bpftrace_test
+
+// An external test package, so that it finds bpftrace through testenv,
+// which imports package bpftrace.
 
 import (
 	"bufio"
@@ -10,22 +13,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// realBinary returns the installed bpftrace, or skips the test with the
-// reason it cannot run here. (The testenv package cannot be used from this
-// package's own tests: it imports this package.)
-func realBinary(t *testing.T) *Binary {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: bpftrace loads BPF programs")
-	}
-	b, err := Find(context.Background(), "")
-	if err != nil {
-		t.Skipf("needs bpftrace (make setup): %v", err)
-	}
-	return b
-}
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
+)
 
 // TestStartInterruptKeepsMaps runs a real bpftrace, directly and through
 // sudo -n: the owner marker is on its command line, SIGINT makes it print
@@ -37,7 +28,7 @@ func TestStartInterruptKeepsMaps(t *testing.T) {
 			name = "sudo"
 		}
 		t.Run(name, func(t *testing.T) {
-			b := realBinary(t)
+			b := testenv.Bpftrace(t)
 			if viaSudo {
 				if _, err := exec.LookPath("sudo"); err != nil {
 					t.Skip("needs sudo (make test installs it)")
@@ -46,12 +37,14 @@ func TestStartInterruptKeepsMaps(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			owner, err := SelfOwner()
+			owner, err := bpftrace.SelfOwner()
 			if err != nil {
 				t.Fatal(err)
 			}
-			owner += "-" + name // distinct from other tests' processes
-			p, err := b.Start(b.RunArgs("interval:ms:50 { @n = count(); }", RunOptions{}), StartOptions{Owner: owner})
+			// A scope of its own: no sweep, here or in a test package
+			// running beside this one, may take this process.
+			scope := bpftrace.Scope(t.Name() + owner)
+			p, err := b.Start(b.RunArgs("interval:ms:50 { @n = count(); }", bpftrace.RunOptions{}), bpftrace.StartOptions{Owner: owner, Scope: scope})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +67,7 @@ func TestStartInterruptKeepsMaps(t *testing.T) {
 			for !p.Idle() && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if pids, _ := ProcessesOf(owner); len(pids) == 0 {
+			if pids, _ := bpftrace.ProcessesOf(owner); len(pids) == 0 {
 				t.Errorf("no process carries the owner marker %q", owner)
 			}
 			time.Sleep(300 * time.Millisecond)
@@ -90,16 +83,17 @@ func TestStartInterruptKeepsMaps(t *testing.T) {
 				t.Errorf("output after SIGINT = %q, want the map last", got)
 			}
 			time.Sleep(100 * time.Millisecond)
-			if pids, _ := ProcessesOf(owner); len(pids) > 0 {
+			if pids, _ := bpftrace.ProcessesOf(owner); len(pids) > 0 {
 				t.Errorf("processes left: %v", pids)
 			}
 		})
 	}
 }
 
-// TestSweepOrphans starts a process marked with the owner string of a
-// process that no longer exists and checks that the sweep kills it and
-// only it.
+// TestSweepOrphans starts processes marked by owners that no longer exist
+// and by one that does, in this test's scope and others, and checks that
+// the sweep kills exactly the orphans of its scope, plus those of older
+// versions that carry no scope.
 func TestSweepOrphans(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to read other processes' command lines")
@@ -108,39 +102,69 @@ func TestSweepOrphans(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	owner := strconv.Itoa(dead.Process.Pid) + ":1"
-	self, _ := SelfOwner()
-	// sh -c keeps its own command line (the marker is its $0) while it waits.
-	orphan := exec.Command("/bin/sh", "-c", "sleep 60; :", OwnerMarker(owner))
-	kept := exec.Command("/bin/sh", "-c", "sleep 60; :", OwnerMarker(self))
-	for _, c := range []*exec.Cmd{orphan, kept} {
-		// Own process groups, as the server gives bpftrace: the sweep
-		// kills the group, sleep included.
+	gone := strconv.Itoa(dead.Process.Pid) + ":1"
+	self, err := bpftrace.SelfOwner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope, other := bpftrace.Scope(t.Name()+self), bpftrace.Scope(t.Name()+self+"other")
+	type proc struct {
+		pid   int
+		ended chan error
+	}
+	start := func(marker string) proc {
+		// sh -c keeps its own command line (the marker is its $0) while
+		// it waits. Own process groups, as the server gives bpftrace: the
+		// sweep kills the group, sleep included.
+		c := exec.Command("/bin/sh", "-c", "sleep 60; :", marker)
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
+		p := proc{c.Process.Pid, make(chan error, 1)}
+		go func() { p.ended <- c.Wait() }()
+		t.Cleanup(func() { syscall.Kill(-p.pid, syscall.SIGKILL) })
+		return p
 	}
-	t.Cleanup(func() {
-		syscall.Kill(-kept.Process.Pid, syscall.SIGKILL)
-		syscall.Kill(-orphan.Process.Pid, syscall.SIGKILL)
-		kept.Wait()
-	})
-	killed, err := SweepOrphans()
+	orphan := start(bpftrace.OwnerMarker(gone, scope))
+	kept := start(bpftrace.OwnerMarker(self, scope))
+	foreign := start(bpftrace.OwnerMarker(gone, other))
+	legacy := start(bpftrace.OwnerMarker(gone, ""))
+
+	killed, err := bpftrace.SweepOrphans(scope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	swept := map[int]bool{}
 	for _, o := range killed {
-		if o.Pid == kept.Process.Pid {
-			t.Errorf("swept a process whose owner is alive")
+		swept[o.Pid] = true
+	}
+	if swept[kept.pid] {
+		t.Errorf("swept a process whose owner is alive")
+	}
+	if swept[foreign.pid] {
+		t.Errorf("swept an orphan of another scope")
+	}
+	if !swept[orphan.pid] {
+		t.Errorf("orphan %d not swept (swept %v)", orphan.pid, killed)
+	}
+	for name, p := range map[string]proc{"orphan": orphan, "unscoped orphan": legacy} {
+		// The unscoped one is every server's to sweep: a sweep running
+		// beside this test may have taken it first; either way it is gone.
+		select {
+		case err := <-p.ended:
+			if err == nil {
+				t.Errorf("%s exited normally; it should have been killed", name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s still runs after the sweep", name)
 		}
-		found = found || o.Pid == orphan.Process.Pid
 	}
-	if !found {
-		t.Errorf("orphan %d not swept (swept %v)", orphan.Process.Pid, killed)
-	}
-	if err := orphan.Wait(); err == nil {
-		t.Error("orphan exited normally; it should have been killed")
+	for name, p := range map[string]proc{"live owner's process": kept, "orphan of another scope": foreign} {
+		select {
+		case err := <-p.ended:
+			t.Errorf("the %s ended: %v", name, err)
+		default:
+		}
 	}
 }

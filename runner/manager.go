@@ -33,6 +33,12 @@ type Options struct {
 	// Owner identifies this server in the store and in the environment of
 	// the bpftrace it starts. Empty means [bpftrace.SelfOwner].
 	Owner string
+	// Scope groups the servers that reap each other's leftovers in
+	// [Manager.Recover] (see [bpftrace.Scope]); the server derives it from
+	// its database path. Empty means this Manager's own owner: it reaps
+	// only what it left itself, so that tests running side by side never
+	// kill each other's processes.
+	Scope string
 }
 
 // Manager starts, watches and stops executions. It is safe for concurrent use.
@@ -43,6 +49,7 @@ type Manager struct {
 	limits Limits
 	env    []string
 	owner  string
+	scope  string
 
 	observer atomic.Pointer[func(id string, ended bool)]
 
@@ -75,6 +82,10 @@ func New(o Options) (*Manager, error) {
 			return nil, fmt.Errorf("identify this server: %w", err)
 		}
 	}
+	scope := o.Scope
+	if scope == "" {
+		scope = bpftrace.Scope(owner)
+	}
 	env := o.Env
 	if env == nil {
 		env = defaultEnv(os.Environ())
@@ -86,6 +97,7 @@ func New(o Options) (*Manager, error) {
 		limits:  o.Limits.withDefaults(),
 		env:     env,
 		owner:   owner,
+		scope:   scope,
 		runs:    map[string]*run{},
 		unsaved: map[string]*store.Execution{},
 	}, nil
@@ -127,13 +139,13 @@ type RecoverReport struct {
 	Interrupted []string          // executions marked failed/interrupted
 }
 
-// Recover cleans up after servers that died: it kills the bpftrace they
-// left running and marks their executions interrupted, keeping the output
+// Recover cleans up after servers that died: it kills the bpftrace that
+// servers of its scope left running and marks their executions interrupted, keeping the output
 // they had stored. Executions of servers still alive are left alone, since
 // several servers may share one database.
 func (m *Manager) Recover(ctx context.Context) (RecoverReport, error) {
 	var rep RecoverReport
-	killed, err := bpftrace.SweepOrphans()
+	killed, err := bpftrace.SweepOrphans(m.scope)
 	rep.Killed = killed
 	for _, o := range killed {
 		m.log.Warn("killed bpftrace left by a server that died", "pid", o.Pid, "owner", o.Owner)
@@ -267,7 +279,7 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 		return nil, fmt.Errorf("record execution: %w", err)
 	}
 	proc, err := m.bin.Start(m.bin.RunArgs(req.Program, bpftrace.RunOptions{Unsafe: req.Unsafe}),
-		bpftrace.StartOptions{Env: m.env, Owner: m.owner})
+		bpftrace.StartOptions{Env: m.env, Owner: m.owner, Scope: m.scope})
 	if err != nil {
 		msg := err.Error()
 		end := time.Now().UTC()

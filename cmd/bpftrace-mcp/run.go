@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -145,7 +146,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer db.Close()
 
-	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Logger: log, Limits: c.limits})
+	// Servers on one database reap each other's leftovers: a server
+	// restarted after a crash kills the bpftrace its predecessor left.
+	scopeKey := path
+	if abs, err := filepath.Abs(path); err == nil {
+		scopeKey = abs
+	}
+	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Logger: log, Limits: c.limits,
+		Scope: bpftrace.Scope(scopeKey)})
 	if err != nil {
 		return err
 	}
