@@ -1,7 +1,9 @@
 package catalog
 
-// Tests in this file compare the catalog with the real bpftrace. They need
-// root and bpftrace in PATH, and skip without them.
+// Tests in this file compare the catalog with the real bpftrace, the one
+// under test (see internal/testenv). They need root and skip without it.
+// Binaries they probe by path are copies under /tmp, which the bpftrace of
+// another release, run in its own root, sees at the same path.
 
 import (
 	"bytes"
@@ -16,18 +18,24 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 func requireBpftrace(t testing.TB) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: bpftrace refuses to run as another user, even for -l")
+	return testenv.Bpftrace(t).Path
+}
+
+// hostFiles copies the binaries the tests probe by path to where the
+// bpftrace under test sees them too, and returns the copies' paths.
+func hostFiles(t testing.TB) (bash, python3 string) {
+	t.Helper()
+	bash = testenv.HostFile(t, "/bin/bash")
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		python3 = testenv.HostFile(t, "/usr/bin/python3")
 	}
-	p, err := exec.LookPath("bpftrace")
-	if err != nil {
-		t.Skip("needs bpftrace in PATH (apt-get install bpftrace)")
-	}
-	return p
+	return bash, python3
 }
 
 // runBpftrace runs bpftrace with args and returns stdout. stderr carries
@@ -61,9 +69,13 @@ func lines(s string) []string {
 func TestListMatchesBpftrace(t *testing.T) {
 	bt := requireBpftrace(t)
 	c := hostCatalog(t)
+	bash, python3 := hostFiles(t)
 	for _, tt := range []struct {
 		pattern string
 		keep    func(string) bool // which bpftrace lines to compare; nil keeps all
+		// byName: the target is a bare name, resolved in the file system
+		// bpftrace sees; the catalog resolves it in the host's.
+		byName bool
 	}{
 		{pattern: "tracepoint:syscalls:*read*"},
 		{pattern: "tracepoint:*"},
@@ -71,26 +83,29 @@ func TestListMatchesBpftrace(t *testing.T) {
 		{pattern: "tracepoint:sched*"},
 		{pattern: "tracepoint:*:sched_switch"},
 		{pattern: "tracepoint:syscalls:sys_enter_openat"},
-		{pattern: "uprobe:/bin/bash:*"},
-		{pattern: "uprobe:/bin/bash:read*"},
-		{pattern: "ur:/bin/bash:readline"},
-		{pattern: "uprobe:bash:readline"},
-		{pattern: "uprobe:libc:*"},
-		{pattern: "uprobe:libpthread:*"},
-		{pattern: "uprobe:/usr/bin/python3:*"},
-		{pattern: "uprobe:python3:Py_Main"},
-		{pattern: "usdt:/usr/bin/python3:*"},
-		{pattern: "usdt:/usr/bin/python3:gc__start"},
-		{pattern: "U:/usr/bin/python3:python:*"},
+		{pattern: "uprobe:" + bash + ":*"},
+		{pattern: "uprobe:" + bash + ":read*"},
+		{pattern: "ur:" + bash + ":readline"},
+		{pattern: "uprobe:bash:readline", byName: true},
+		{pattern: "uprobe:libc:*", byName: true},
+		{pattern: "uprobe:libpthread:*", byName: true},
+		{pattern: "uprobe:" + python3 + ":*"},
+		{pattern: "uprobe:python3:Py_Main", byName: true},
+		{pattern: "usdt:" + python3 + ":*"},
+		{pattern: "usdt:" + python3 + ":gc__start"},
+		{pattern: "U:" + python3 + ":python:*"},
 		// bpftrace 0.17 also prints the pattern itself as a bogus
 		// "software:*sleep*:" line; tracepoints are what it lists.
 		{pattern: "*sleep*", keep: func(s string) bool { return strings.HasPrefix(s, "tracepoint:") }},
 	} {
 		t.Run(tt.pattern, func(t *testing.T) {
 			if strings.Contains(tt.pattern, "python3") {
-				if _, err := os.Stat("/usr/bin/python3"); err != nil {
+				if python3 == "" {
 					t.Skip("needs /usr/bin/python3")
 				}
+			}
+			if tt.byName {
+				testenv.RequireHostRoot(t)
 			}
 			want := lines(runBpftrace(t, bt, "-l", tt.pattern))
 			if tt.keep != nil {
@@ -155,6 +170,10 @@ func TestDescribeMatchesBpftraceVerbose(t *testing.T) {
 func TestExamplesCompile(t *testing.T) {
 	bt := requireBpftrace(t)
 	c := hostCatalog(t)
+	bash, python3 := hostFiles(t)
+	if python3 == "" {
+		t.Skip("needs /usr/bin/python3")
+	}
 	var prog strings.Builder
 	for i, probe := range []string{
 		"tracepoint:syscalls:sys_enter_openat",
@@ -163,9 +182,9 @@ func TestExamplesCompile(t *testing.T) {
 		"tracepoint:sched:sched_process_exec",
 		"tracepoint:task:task_rename",
 		"tracepoint:sched:sched_wakeup",
-		"uprobe:/bin/bash:readline",
-		"uretprobe:/bin/bash:readline",
-		"usdt:/usr/bin/python3:python:gc__start",
+		"uprobe:" + bash + ":readline",
+		"uretprobe:" + bash + ":readline",
+		"usdt:" + python3 + ":python:gc__start",
 		"software:faults:10",
 		"profile:hz:99",
 		"interval:s:1",

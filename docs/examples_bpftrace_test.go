@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 // unavailable says why a probe type cannot be exercised on this host, or
@@ -52,13 +55,64 @@ func unavailable(probeType string) string {
 	return ""
 }
 
+// userTargets are the programs and the library that the examples' user-space
+// probes name, as the test runs them.
+type userTargets struct {
+	bash, python3 string
+	libDir        string // holds the libc to load, or "" for the host's own
+}
+
+// hostTargets points an example at the host's programs. When the bpftrace
+// under test runs in another release's root, /bin/bash, /usr/bin/python3 and
+// libc name that release's files (or none), which the activity the test
+// generates on the host never runs; so it copies the host's files under
+// /tmp, which the root shares, rewrites the program to probe the copies,
+// and returns how to run them. On the host's bpftrace the program is the
+// one served, unchanged.
+func hostTargets(t *testing.T, ex Example) (string, userTargets) {
+	t.Helper()
+	host := userTargets{bash: "bash", python3: "/usr/bin/python3"}
+	if testenv.Root(t) == "/" {
+		return ex.Program, host
+	}
+	program := ex.Program
+	if strings.Contains(program, "/bin/bash") {
+		host.bash = testenv.HostFile(t, "/bin/bash")
+		program = strings.ReplaceAll(program, "/bin/bash", host.bash)
+	}
+	if strings.Contains(program, "/usr/bin/python3") {
+		host.python3 = testenv.HostFile(t, "/usr/bin/python3")
+		program = strings.ReplaceAll(program, "/usr/bin/python3", host.python3)
+	}
+	if strings.Contains(program, ":libc:") {
+		libs, _ := filepath.Glob("/lib/*-linux-gnu/libc.so.6")
+		if len(libs) == 0 {
+			t.Fatal("cannot find the host's libc.so.6 under /lib/*-linux-gnu")
+		}
+		libc := testenv.HostFile(t, libs[0])
+		host.libDir = filepath.Dir(libc)
+		program = strings.ReplaceAll(program, ":libc:", ":"+libc+":")
+	}
+	return program, host
+}
+
 func TestExamplesValidate(t *testing.T) {
-	bpftrace, version := requireBpftrace(t)
+	b := requireBpftrace(t)
 	for _, ex := range Examples() {
 		t.Run(ex.Name, func(t *testing.T) {
-			stderr, err := dryRun(t, bpftrace, version, ex.Program)
+			t.Parallel()
+			if b.Features.DryRun {
+				// --dry-run attaches the probes.
+				for _, p := range ex.ProbeTypes {
+					if reason := unavailable(p); reason != "" {
+						t.Skipf("uses %s probes and %s; bpftrace %s checks a program by attaching it", p, reason, b.Version)
+					}
+				}
+			}
+			program, _ := hostTargets(t, ex)
+			stderr, err := dryRun(t, b, program)
 			if err != nil {
-				t.Fatalf("bpftrace -d: %v\n%s", err, stderr)
+				t.Fatalf("bpftrace %s %s: %v\n%s", b.Version, b.CheckArgs("", bpftrace.RunOptions{})[0], err, stderr)
 			}
 			for line := range strings.Lines(stderr) {
 				if strings.Contains(line, "ERROR") && !strings.Contains(line, "RLIMIT_MEMLOCK") {
@@ -72,23 +126,26 @@ func TestExamplesValidate(t *testing.T) {
 // TestExamplesRun runs every example whose probe types work here for one
 // second while the test generates the activity the example looks for, stops
 // it with SIGINT as a user would, and requires at least one line of output
-// besides the attach notice. Examples run one after another.
+// besides the attach notice. Examples run side by side, each with an
+// activity generator of its own.
 func TestExamplesRun(t *testing.T) {
-	bpftrace, _ := requireBpftrace(t)
+	b := requireBpftrace(t)
 	if testing.Short() {
 		t.Skip("-short: runs bpftrace for about two seconds per example")
 	}
-	dir := t.TempDir()
 	addr := listenTCP(t)
 	for _, ex := range Examples() {
 		t.Run(ex.Name, func(t *testing.T) {
+			t.Parallel()
 			for _, p := range ex.ProbeTypes {
 				if reason := unavailable(p); reason != "" {
 					t.Skipf("uses %s probes and %s", p, reason)
 				}
 			}
-			output := runExample(t, bpftrace, dir, ex, func(ctx context.Context) {
-				generateActivity(ctx, t, dir, addr, ex.Name)
+			dir := t.TempDir()
+			program, targets := hostTargets(t, ex)
+			output := runExample(t, b.Path, dir, ex.Name, program, func(ctx context.Context) {
+				generateActivity(ctx, t, dir, addr, ex.Name, targets)
 			})
 			var records int
 			for _, line := range output {
@@ -132,10 +189,10 @@ var expectedOutput = map[string]string{
 
 // runExample runs one example with bpftrace -f json in its own process
 // group, while activity runs, and returns the non-empty output lines.
-func runExample(t *testing.T, bpftrace, dir string, ex Example, activity func(context.Context)) []string {
+func runExample(t *testing.T, bpftrace, dir, name, program string, activity func(context.Context)) []string {
 	t.Helper()
-	file := filepath.Join(dir, ex.Name+".bt")
-	if err := os.WriteFile(file, []byte(ex.Program), 0o644); err != nil {
+	file := filepath.Join(dir, name+".bt")
+	if err := os.WriteFile(file, []byte(program), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -311,13 +368,17 @@ func listenTCP(t *testing.T) string {
 //
 // Each command runs to completion (with its own short timeout) rather than
 // being killed when ctx ends, so that no child outlives the test.
-func generateActivity(ctx context.Context, t *testing.T, dir, addr, example string) {
+func generateActivity(ctx context.Context, t *testing.T, dir, addr, example string, targets userTargets) {
 	run := func(stdin string, name string, args ...string) {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(cctx, name, args...)
 		if stdin != "" {
 			cmd.Stdin = strings.NewReader(stdin)
+		}
+		if targets.libDir != "" {
+			// Load the copy of libc that the program probes.
+			cmd.Env = append(os.Environ(), "LD_LIBRARY_PATH="+targets.libDir)
 		}
 		_ = cmd.Run() // failures are part of the activity
 	}
@@ -335,9 +396,9 @@ func generateActivity(ctx context.Context, t *testing.T, dir, addr, example stri
 		run("", "sh", "-c", "sleep 1 & kill -TERM $!; wait")
 		switch example {
 		case "python-gc-latency":
-			run("", "/usr/bin/python3", "-c", "import gc\nfor _ in range(20): gc.collect()")
+			run("", targets.python3, "-c", "import gc\nfor _ in range(20): gc.collect()")
 		case "bash-readline":
-			run("echo typed-into-bash\nexit\n", "script", "-q", "-c", "bash --norc -i", "/dev/null")
+			run("echo typed-into-bash\nexit\n", "script", "-q", "-c", targets.bash+" --norc -i", "/dev/null")
 		}
 		select {
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package docs
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -201,10 +202,7 @@ func programsIn(text string) []string {
 // guides suggest, so that an assistant following them starts from programs
 // that compile.
 func TestGuideProgramsValidate(t *testing.T) {
-	bpftrace, version := requireBpftrace(t)
-	if version >= 19 {
-		t.Skipf("needs bpftrace 0.17 or 0.18: the guides write args->field, and the installed 0.%d prefers args.field", version)
-	}
+	b := requireBpftrace(t)
 	for _, g := range Guides() {
 		text, err := g.Render(sampleArgs[g.Name])
 		if err != nil {
@@ -215,10 +213,13 @@ func TestGuideProgramsValidate(t *testing.T) {
 			t.Errorf("%s suggests %d programs, want at least 3", g.Name, len(programs))
 		}
 		for i, program := range programs {
-			stderr, err := dryRun(t, bpftrace, version, program)
-			if err != nil || strings.Contains(stderr, "ERROR: ") && !strings.Contains(stderr, "RLIMIT_MEMLOCK") {
-				t.Errorf("%s program %d does not validate: %v\n%s\n%s", g.Name, i+1, err, program, stderr)
-			}
+			t.Run(fmt.Sprintf("%s/%d", g.Name, i+1), func(t *testing.T) {
+				t.Parallel()
+				stderr, err := dryRun(t, b, program)
+				if err != nil || strings.Contains(stderr, "ERROR: ") && !strings.Contains(stderr, "RLIMIT_MEMLOCK") {
+					t.Errorf("does not validate on bpftrace %s: %v\n%s\n%s", b.Version, err, program, stderr)
+				}
+			})
 		}
 	}
 }

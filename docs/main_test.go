@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -55,42 +58,19 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// requireBpftrace skips the test unless it can run the real bpftrace, and
-// returns its path and minor version.
-func requireBpftrace(t *testing.T) (string, int) {
+// requireBpftrace returns the bpftrace under test (see internal/testenv).
+func requireBpftrace(t *testing.T) *bpftrace.Binary {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: bpftrace refuses to run for other users")
-	}
-	path, err := exec.LookPath("bpftrace")
-	if err != nil {
-		t.Skip("needs bpftrace: not found in PATH")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
-	if err != nil {
-		t.Fatalf("bpftrace --version: %v", err)
-	}
-	m := regexp.MustCompile(`v0\.(\d+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("bpftrace --version printed %q", out)
-	}
-	n, _ := strconv.Atoi(string(m[1]))
-	return path, n
+	return testenv.Bpftrace(t)
 }
 
-// dryRun runs bpftrace's semantic analysis on a program without loading it
-// and returns bpftrace's stderr. Releases from 0.22 need a stage after -d.
-func dryRun(t *testing.T, bpftrace string, minorVersion int, program string) (stderr string, err error) {
+// dryRun runs bpftrace's checks on a program without running it (see
+// [bpftrace.Binary.CheckArgs]) and returns bpftrace's stderr.
+func dryRun(t *testing.T, b *bpftrace.Binary, program string) (stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	args := []string{"-d"}
-	if minorVersion >= 22 {
-		args = append(args, "ast")
-	}
-	cmd := exec.CommandContext(ctx, bpftrace, append(args, "-e", program)...)
+	cmd := exec.CommandContext(ctx, b.Path, b.CheckArgs(program, bpftrace.RunOptions{})...)
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	err = cmd.Run()

@@ -2,6 +2,7 @@ package docs
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -38,10 +39,7 @@ func TestReference(t *testing.T) {
 // TestReferenceProgramsValidate checks the complete programs in the
 // reference (code blocks without "..." placeholders) with bpftrace.
 func TestReferenceProgramsValidate(t *testing.T) {
-	bpftrace, version := requireBpftrace(t)
-	if version >= 19 {
-		t.Skipf("needs bpftrace 0.17 or 0.18: the reference's programs write args->field, and the installed 0.%d prefers args.field", version)
-	}
+	b := requireBpftrace(t)
 	var checked int
 	for _, m := range regexp.MustCompile("(?s)```\n(.*?)```").FindAllStringSubmatch(Reference(), -1) {
 		program := m[1]
@@ -49,10 +47,13 @@ func TestReferenceProgramsValidate(t *testing.T) {
 			continue
 		}
 		checked++
-		stderr, err := dryRun(t, bpftrace, version, program)
-		if err != nil {
-			t.Errorf("program does not validate: %v\n%s\n%s", err, program, stderr)
-		}
+		t.Run(strconv.Itoa(checked), func(t *testing.T) {
+			t.Parallel()
+			stderr, err := dryRun(t, b, program)
+			if err != nil {
+				t.Errorf("program does not validate on bpftrace %s: %v\n%s\n%s", b.Version, err, program, stderr)
+			}
+		})
 	}
 	if checked < 2 {
 		t.Errorf("checked %d programs, want at least 2", checked)

@@ -3,7 +3,6 @@ package lang
 import (
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 // bpftraceErrorLine matches a located error of bpftrace: "stdin:1:20-21:
@@ -47,14 +49,14 @@ type bpftraceError struct {
 	msg          string
 }
 
-// runBpftrace runs bpftrace -d -e src, which parses and checks the program
-// without loading it, and returns its located errors and whether it
-// crashed (FATAL, as for an unknown probe type).
-func runBpftrace(t *testing.T, path, src string) (errs []bpftraceError, crashed bool) {
+// runBpftrace runs bpftrace's checks on src without running it (see
+// [bpftrace.Binary.CheckArgs]) and returns its located errors and whether
+// it crashed (FATAL, as for an unknown probe type).
+func runBpftrace(t *testing.T, b *bpftrace.Binary, src string) (errs []bpftraceError, crashed bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "-d", "-e", src).CombinedOutput()
+	out, err := exec.CommandContext(ctx, b.Path, b.CheckArgs(src, bpftrace.RunOptions{})...).CombinedOutput()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("run bpftrace: %v", err)
@@ -71,7 +73,7 @@ func runBpftrace(t *testing.T, path, src string) (errs []bpftraceError, crashed 
 	return errs, strings.Contains(string(out), "FATAL:")
 }
 
-// TestBpftraceAgrees checks the corpus against the installed bpftrace: it
+// TestBpftraceAgrees checks the corpus against the bpftrace under test: it
 // must accept the syntax of every program in testdata/valid (semantic and
 // attach errors are fine: -d checks more than syntax), reject that of every
 // program in testdata/newer if it is 0.17, and report a syntax error for
@@ -81,19 +83,13 @@ func TestBpftraceAgrees(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs bpftrace about 45 times; skipped in -short mode")
 	}
-	path, err := exec.LookPath("bpftrace")
-	if err != nil {
-		t.Skip("bpftrace not found in PATH: install bpftrace to cross-check the parser with it")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: bpftrace refuses to run, even with -d, for other users")
-	}
+	bin := testenv.Bpftrace(t)
 
 	t.Run("valid", func(t *testing.T) {
 		for _, f := range programs(t, filepath.Join("testdata", "valid", "*.bt")) {
 			t.Run(filepath.Base(f), func(t *testing.T) {
 				t.Parallel()
-				errs, crashed := runBpftrace(t, path, readProgram(t, f))
+				errs, crashed := runBpftrace(t, bin, readProgram(t, f))
 				if crashed {
 					t.Errorf("bpftrace crashed")
 				}
@@ -107,19 +103,13 @@ func TestBpftraceAgrees(t *testing.T) {
 	})
 
 	// The programs in testdata/newer use syntax that bpftrace 0.17 lacks;
-	// check that they are indeed beyond it, when 0.17 is what is installed.
-	version, err := exec.Command(path, "--version").Output()
-	if err != nil {
-		t.Fatalf("bpftrace --version: %v", err)
-	}
+	// check that they are indeed beyond it, when 0.17 is under test.
 	t.Run("newer", func(t *testing.T) {
-		if !strings.HasPrefix(strings.TrimSpace(string(version)), "bpftrace v0.17.") {
-			t.Skipf("the installed bpftrace is %s, not 0.17", strings.TrimSpace(string(version)))
-		}
+		testenv.RequireBefore(t, "0.18")
 		for _, f := range programs(t, filepath.Join("testdata", "newer", "*.bt")) {
 			t.Run(filepath.Base(f), func(t *testing.T) {
 				t.Parallel()
-				errs, crashed := runBpftrace(t, path, readProgram(t, f))
+				errs, crashed := runBpftrace(t, bin, readProgram(t, f))
 				if !crashed && (len(errs) == 0 || !isSyntaxMessage(errs[0].msg)) {
 					t.Errorf("bpftrace 0.17 accepts the syntax (errors: %v)", errs)
 				}
@@ -138,7 +128,7 @@ func TestBpftraceAgrees(t *testing.T) {
 					t.Fatalf("Parse error = %v, want an ErrorList", err)
 				}
 				first := list[0]
-				errs, crashed := runBpftrace(t, path, src)
+				errs, crashed := runBpftrace(t, bin, src)
 				if why, ok := laterErrors[filepath.Base(f)]; ok {
 					if len(errs) == 0 && !crashed {
 						t.Errorf("bpftrace accepts the program, but %s", why)

@@ -3,31 +3,33 @@ package output
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
-// requireBpftrace skips the test unless the real bpftrace can run.
-func requireBpftrace(t *testing.T) {
+// requireBpftrace returns the bpftrace under test (see internal/testenv).
+func requireBpftrace(t *testing.T) *bpftrace.Binary {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: bpftrace 0.17 refuses to run as another user")
-	}
-	if _, err := exec.LookPath("bpftrace"); err != nil {
-		t.Skip("needs bpftrace in PATH: ", err)
-	}
+	return testenv.Bpftrace(t)
 }
 
 // record runs a program in JSON mode and in text mode and returns both
-// stdouts, the text without its "Attaching N probes..." line.
-func record(t *testing.T, p program) (js, text []byte) {
+// stdouts, the text without its "Attaching N probes..." line, which
+// releases before 0.24 print on stdout (later ones print their notice on
+// stderr).
+func record(t *testing.T, b *bpftrace.Binary, p program) (js, text []byte) {
 	t.Helper()
-	js = runBpftrace(t, append(append([]string{"-f", "json"}, p.args...), p.path()))
-	text = runBpftrace(t, append(p.args, p.path()))
+	js = runBpftrace(t, b, append(append([]string{"-f", "json"}, p.args...), p.path()))
+	text = runBpftrace(t, b, append(p.args, p.path()))
+	if b.Features.AttachNoticeOnStderr {
+		return js, text
+	}
 	if !bytes.HasPrefix(text, []byte("Attaching ")) {
-		t.Fatalf("text output does not start with the Attaching line:\n%s", text)
+		t.Fatalf("text output of bpftrace %s does not start with the Attaching line:\n%s", b.Version, text)
 	}
 	_, text, _ = bytes.Cut(text, []byte("\n"))
 	return js, text
@@ -35,15 +37,15 @@ func record(t *testing.T, p program) (js, text []byte) {
 
 // runBpftrace runs bpftrace and returns its stdout. Every program here ends
 // with exit(); the timeout only guards against a hang.
-func runBpftrace(t *testing.T, args []string) []byte {
+func runBpftrace(t *testing.T, b *bpftrace.Binary, args []string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bpftrace", args...)
+	cmd := exec.CommandContext(ctx, b.Path, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("bpftrace %q: %v\nstderr:\n%s", args, err, stderr.Bytes())
+		t.Fatalf("bpftrace %s %q: %v\nstderr:\n%s", b.Version, args, err, stderr.Bytes())
 	}
 	return stdout.Bytes()
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 )
 
 var update = flag.Bool("update", false, "re-record testdata/*.json and *.txt by running bpftrace (needs root)")
@@ -81,15 +83,16 @@ func typesOnly(types map[string]MapType) Schema {
 // TestGolden decodes each recorded JSON stream and compares the
 // concatenated Text of its events with the recorded text-mode output.
 func TestGolden(t *testing.T) {
+	var b *bpftrace.Binary
 	if *update {
-		requireBpftrace(t)
+		b = requireBpftrace(t)
 	}
 	for _, p := range programs {
 		t.Run(p.name, func(t *testing.T) {
 			jsonPath := filepath.Join("testdata", p.name+".json")
 			textPath := filepath.Join("testdata", p.name+".txt")
 			if *update {
-				js, text := record(t, p)
+				js, text := record(t, b, p)
 				writeFile(t, jsonPath, js)
 				writeFile(t, textPath, text)
 			}

@@ -64,12 +64,14 @@ var urlRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	testenv.Bpftrace(t)
+	bin := testenv.Bpftrace(t)
 	db := filepath.Join(t.TempDir(), "mcp.db")
 	stderr := new(testenv.SyncBuffer)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"--db", db}, args...), io.Discard, stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"--db", db, "--bpftrace", bin.Path}, args...), io.Discard, stderr)
+	}()
 	var once sync.Once
 	var runErr error
 	stop := func() error {
@@ -95,10 +97,10 @@ func startServer(t *testing.T, args ...string) *server {
 // runErr runs the program to its first error.
 func runErr(t *testing.T, args ...string) error {
 	t.Helper()
-	testenv.Bpftrace(t)
+	bin := testenv.Bpftrace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args = append([]string{"--db", filepath.Join(t.TempDir(), "mcp.db")}, args...)
+	args = append([]string{"--db", filepath.Join(t.TempDir(), "mcp.db"), "--bpftrace", bin.Path}, args...)
 	err := run(ctx, args, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatalf("run %q served and ended without an error", args)

@@ -46,10 +46,10 @@ type procServer struct {
 }
 
 // startProcServer starts the server as a process with args and connects a
-// go-sdk client to it over stdio.
+// go-sdk client to it over stdio. The server runs the bpftrace under test.
 func startProcServer(t *testing.T, args ...string) *procServer {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	cmd := exec.Command(os.Args[0], append([]string{"--bpftrace", testenv.Bpftrace(t).Path}, args...)...)
 	cmd.Env = append(os.Environ(), "BPFTRACE_MCP_TEST_SERVER=1")
 	cmd.Stderr = os.Stderr
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "cmd-test", Version: "1"}, nil).Connect(context.Background(), &mcp.CommandTransport{Command: cmd}, nil)
@@ -261,7 +261,7 @@ paths = ["/proc/*/status"]
 func TestDoctor(t *testing.T) {
 	testenv.Bpftrace(t)
 	var out strings.Builder
-	if err := doctor(context.Background(), nil, &out, &out); err != nil {
+	if err := doctor(context.Background(), []string{"--bpftrace", testenv.Bpftrace(t).Path}, &out, &out); err != nil {
 		t.Fatalf("doctor: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"[ok  ] bpftrace", "[ok  ] privileges", "[ok  ] tracefs", "[n/a ] probe type kprobe"} {
@@ -333,5 +333,48 @@ func TestSensitiveConfig(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"--config", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "sensitive.approval") {
 		t.Errorf("approval = \"ask\": got %v", err)
+	}
+}
+
+// TestRestartReapsOwnLeftovers: a server started on a database kills the
+// bpftrace that an earlier server on the same database left running (here a
+// stand-in process marked as such), and leaves alone what a server on
+// another database left.
+func TestRestartReapsOwnLeftovers(t *testing.T) {
+	testenv.Bpftrace(t)
+	db := filepath.Join(t.TempDir(), "h.db")
+	dead := exec.Command("/bin/true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	gone := fmt.Sprintf("%d:1", dead.Process.Pid)
+	leftover := func(scopeKey string) chan error {
+		// sh -c keeps the marker as its $0, as bpftrace keeps it last.
+		c := exec.Command("/bin/sh", "-c", "sleep 60; :", bpftrace.OwnerMarker(gone, bpftrace.Scope(scopeKey)))
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { syscall.Kill(-c.Process.Pid, syscall.SIGKILL) })
+		ended := make(chan error, 1)
+		go func() { ended <- c.Wait() }()
+		return ended
+	}
+	own := leftover(db)
+	other := leftover(filepath.Join(t.TempDir(), "other.db"))
+
+	s := startProcServer(t, "--db", db, "--log-level", "warn")
+	if _, text, isErr := s.call(t, "list_executions", nil); isErr {
+		t.Fatal(text)
+	}
+	select {
+	case <-own:
+	case <-time.After(10 * time.Second):
+		t.Error("the leftover of a server on the same database still runs after a restart")
+	}
+	select {
+	case err := <-other:
+		t.Errorf("the leftover of a server on another database was killed: %v", err)
+	default:
 	}
 }
