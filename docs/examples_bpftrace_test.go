@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
@@ -98,10 +99,10 @@ func hostTargets(t *testing.T, ex Example) (string, userTargets) {
 
 func TestExamplesValidate(t *testing.T) {
 	b := requireBpftrace(t)
-	for _, ex := range Examples() {
+	for _, ex := range ExamplesFor(b.Version) {
 		t.Run(ex.Name, func(t *testing.T) {
 			t.Parallel()
-			if b.Features.DryRun {
+			if b.Version.Has(version.DryRun) {
 				// --dry-run attaches the probes.
 				for _, p := range ex.ProbeTypes {
 					if reason := unavailable(p); reason != "" {
@@ -134,7 +135,7 @@ func TestExamplesRun(t *testing.T) {
 		t.Skip("-short: runs bpftrace for about two seconds per example")
 	}
 	addr := listenTCP(t)
-	for _, ex := range Examples() {
+	for _, ex := range ExamplesFor(b.Version) {
 		t.Run(ex.Name, func(t *testing.T) {
 			t.Parallel()
 			for _, p := range ex.ProbeTypes {

@@ -204,7 +204,7 @@ func programsIn(text string) []string {
 func TestGuideProgramsValidate(t *testing.T) {
 	b := requireBpftrace(t)
 	for _, g := range Guides() {
-		text, err := g.Render(sampleArgs[g.Name])
+		text, err := g.RenderFor(b.Version, sampleArgs[g.Name])
 		if err != nil {
 			t.Fatal(err)
 		}

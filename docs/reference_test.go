@@ -37,11 +37,12 @@ func TestReference(t *testing.T) {
 }
 
 // TestReferenceProgramsValidate checks the complete programs in the
-// reference (code blocks without "..." placeholders) with bpftrace.
+// reference served for the bpftrace under test (code blocks without "..."
+// placeholders) with that bpftrace.
 func TestReferenceProgramsValidate(t *testing.T) {
 	b := requireBpftrace(t)
 	var checked int
-	for _, m := range regexp.MustCompile("(?s)```\n(.*?)```").FindAllStringSubmatch(Reference(), -1) {
+	for _, m := range regexp.MustCompile("(?s)```\n(.*?)```").FindAllStringSubmatch(ReferenceFor(b.Version), -1) {
 		program := m[1]
 		if strings.Contains(program, "...") {
 			continue

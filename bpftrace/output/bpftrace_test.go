@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
@@ -25,7 +26,7 @@ func record(t *testing.T, b *bpftrace.Binary, p program) (js, text []byte) {
 	t.Helper()
 	js = runBpftrace(t, b, append(append([]string{"-f", "json"}, p.args...), p.path()))
 	text = runBpftrace(t, b, append(p.args, p.path()))
-	if b.Features.AttachNoticeOnStderr {
+	if b.Version.Has(version.AttachedNotice) {
 		return js, text
 	}
 	if !bytes.HasPrefix(text, []byte("Attaching ")) {

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 // EnvBpftrace names the environment variable that selects the bpftrace
@@ -54,11 +55,11 @@ func Bpftrace(t testing.TB) *bpftrace.Binary {
 	if !exists("/sys/kernel/tracing/available_events") && !exists("/sys/kernel/debug/tracing/available_events") {
 		t.Fatal("tracefs is not mounted, so no tracepoint can be found: run `make setup`, or as root: mount -t tracefs nodev /sys/kernel/tracing")
 	}
-	return &bpftrace.Binary{Path: b.Path, Version: b.Version, Features: b.Features}
+	return &bpftrace.Binary{Path: b.Path, Version: b.Version}
 }
 
 // Version returns the release of the bpftrace under test (see [Bpftrace]).
-func Version(t testing.TB) bpftrace.Version {
+func Version(t testing.TB) version.Version {
 	t.Helper()
 	return Bpftrace(t).Version
 }
@@ -86,20 +87,22 @@ func RequireBefore(t testing.TB, until string) *bpftrace.Binary {
 	return b
 }
 
-// RequireFeature gates a test on a feature that arrived in bpftrace release
-// since, as cilium/ebpf's tests gate on kernel features: has is whether a
-// real probe found it. When it is missing, the test is skipped on releases
-// older than since and FAILS on since or later, where the feature should
-// exist: its absence there is a defect (of the code, the wrapper or the
-// setup), never a reason for a test to pass quietly.
-func RequireFeature(t testing.TB, b *bpftrace.Binary, name, since string, has bool) {
+// RequireFeature gates a test on a feature of the version table, as
+// cilium/ebpf's tests gate on kernel features: has is whether a real probe
+// of the bpftrace under test found it. When it is missing, the test is
+// skipped on releases older than the table says brought it, and FAILS on
+// that release or later, where the feature should exist: its absence there
+// is a defect (of the table, the wrapper or the setup), never a reason for
+// a test to pass quietly.
+func RequireFeature(t testing.TB, b *bpftrace.Binary, f version.Feature, has bool) {
 	t.Helper()
+	fact := version.Lookup(f)
 	switch {
 	case has:
-	case b.Version.AtLeast(since):
-		t.Fatalf("bpftrace %s lacks %s, which it should have since %s", b.Version, name, since)
+	case b.Version.Has(f):
+		t.Fatalf("bpftrace %s lacks %s, which it should have since %s", b.Version, fact.Name, fact.Since.Short())
 	default:
-		t.Skipf("needs %s, new in bpftrace %s; the bpftrace under test is %s", name, since, b.Version)
+		t.Skipf("needs %s, new in bpftrace %s; the bpftrace under test is %s", fact.Name, fact.Since.Short(), b.Version)
 	}
 }
 

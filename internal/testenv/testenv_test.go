@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 // recorder is a testing.TB that records a failure or a skip instead of
@@ -33,12 +34,12 @@ func TestRequireFeature(t *testing.T) {
 		{"0.21.1", false, false, true},
 		{"0.17.0", true, false, false},
 	} {
-		v, err := bpftrace.ParseVersion(tt.version)
+		v, err := version.Parse(tt.version)
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := &recorder{TB: t}
-		RequireFeature(r, &bpftrace.Binary{Version: v}, "--dry-run", "0.22", tt.has)
+		RequireFeature(r, &bpftrace.Binary{Version: v}, version.DryRun, tt.has)
 		if fail, skip := r.outcome(); fail != tt.fail || skip != tt.skip {
 			t.Errorf("bpftrace %s, has=%v: failed %q, skipped %q; want fail=%v skip=%v", tt.version, tt.has, r.failed, r.skipped, tt.fail, tt.skip)
 		}
