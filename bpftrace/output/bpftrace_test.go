@@ -21,11 +21,13 @@ func requireBpftrace(t *testing.T) *bpftrace.Binary {
 // record runs a program in JSON mode and in text mode and returns both
 // stdouts, the text without its "Attaching N probes..." line, which
 // releases before 0.24 print on stdout (later ones print their notice on
-// stderr).
+// stderr). bpftrace reads a copy of the program under /tmp, where the
+// bpftrace of another release, in its own root, finds it too.
 func record(t *testing.T, b *bpftrace.Binary, p program) (js, text []byte) {
 	t.Helper()
-	js = runBpftrace(t, b, append(append([]string{"-f", "json"}, p.args...), p.path()))
-	text = runBpftrace(t, b, append(p.args, p.path()))
+	file := testenv.HostFile(t, p.path())
+	js = runBpftrace(t, b, append(append([]string{"-f", "json"}, p.args...), file))
+	text = runBpftrace(t, b, append(p.args, file))
 	if b.Version.Has(version.AttachedNotice) {
 		return js, text
 	}
