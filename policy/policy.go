@@ -35,6 +35,11 @@ type Policy struct {
 	// through; every other preprocessor construct is refused whatever this
 	// says (see [Policy.CheckSource]).
 	AllowIncludes bool
+	// AllowMacros lets object-like "#define NAME VALUE" lines through, with
+	// VALUE one number, string or name: [Policy.PrepareSource] expands them
+	// in Go, and the expansion is what every check judges and what bpftrace
+	// runs. Every other preprocessor construct stays refused.
+	AllowMacros bool
 	// MaxAttachPoints is the most concrete probes a program may attach.
 	MaxAttachPoints int
 	// RequireScope refuses a run that is not confined to a target.
@@ -147,7 +152,27 @@ func (p *Policy) NeedsUnsafe(prog *lang.Program) bool {
 // after those have judged it. Every construct is refused, in any spelling,
 // except a plain #include when AllowIncludes is set.
 func (p *Policy) CheckSource(src string) []Violation {
-	fs := preproc.Check(src, preproc.Options{AllowInclude: p.AllowIncludes})
+	return violations(preproc.Check(src, preproc.Options{AllowInclude: p.AllowIncludes}))
+}
+
+// PrepareSource is the first step for every program: the preprocessor
+// guard, and, when AllowMacros is set, the expansion of the macros it
+// allows. It returns the text that the other checks must judge and that
+// bpftrace must run (src itself when nothing was expanded), or the
+// violations. reserved tells the words bpftrace would not replace by a
+// macro (builtins, functions, keywords); a macro may not be named so.
+func (p *Policy) PrepareSource(src string, reserved preproc.Reserved) (string, []Violation) {
+	if !p.AllowMacros {
+		return src, p.CheckSource(src)
+	}
+	out, fs := preproc.Expand(src, reserved, preproc.Options{AllowInclude: p.AllowIncludes})
+	if len(fs) > 0 {
+		return src, violations(fs)
+	}
+	return out, nil
+}
+
+func violations(fs []preproc.Finding) []Violation {
 	vs := make([]Violation, 0, len(fs))
 	for _, f := range fs {
 		vs = append(vs, Violation{Rule: string(f.Rule),

@@ -175,8 +175,12 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	r := &Result{Diagnostics: []Diagnostic{}, AttachPoints: []AttachPoint{}, expanded: map[*lang.AttachPoint][]string{}, Source: src}
 	// The preprocessor guard comes before everything, the parser included:
 	// a program clang's preprocessor would rewrite is not the program the
-	// other checks would judge, and it never reaches bpftrace.
-	if pre := v.o.Policy.CheckSource(src); len(pre) > 0 {
+	// other checks would judge, and it never reaches bpftrace. When the
+	// policy allows macros, src is from here on their expansion: what is
+	// judged and what runs.
+	src, pre := v.o.Policy.PrepareSource(src, reservedWord)
+	r.Source = src
+	if len(pre) > 0 {
 		for _, vi := range pre {
 			r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
 				Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})

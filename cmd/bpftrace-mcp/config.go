@@ -44,6 +44,7 @@ type fileConfig struct {
 	} `toml:"cat"`
 	Preprocessor struct {
 		Include *bool `toml:"include"`
+		Macros  *bool `toml:"macros"`
 	} `toml:"preprocessor"`
 	Scope struct {
 		Require *bool    `toml:"require"`
@@ -115,6 +116,7 @@ func loadConfig(path string, c *config, set map[string]bool) error {
 	setList(&p.DenyCalls, fc.Builtins.Deny)
 	setList(&p.CatPaths, fc.Cat.Paths)
 	setPtr(&p.AllowIncludes, fc.Preprocessor.Include)
+	setPtr(&p.AllowMacros, fc.Preprocessor.Macros)
 	setPtr(&p.RequireScope, fc.Scope.Require)
 	setList(&p.ScopeComms, fc.Scope.Comms)
 	setList(&p.ScopeCgroups, fc.Scope.Cgroups)
