@@ -24,13 +24,54 @@ $(INTEROP)/node_modules/.package-lock.json: $(INTEROP)/package-lock.json
 
 interop-deps: $(INTEROP)/node_modules/.package-lock.json ## install the pinned third-party MCP clients (npm)
 
-test: build interop-deps ## set up, then run every test: unit, integration (real bpftrace), end to end
+# The bpftrace releases `make test` runs against: Debian 12's, installed on
+# the host, and Debian 13's and unstable's, each run from a Debian root that
+# scripts/bpftrace-root.sh builds once (kept in /var/cache/bpftrace-mcp) and
+# reached through a wrapper given to the tests and to --bpftrace.
+# `make test BPFTRACE=0.23` runs one of them.
+VERSIONS := 0.17 0.23 0.27
+BPFTRACE ?= $(VERSIONS)
+suite_0.23 := trixie
+suite_0.27 := sid
+# Packages whose tests run bpftrace (they import internal/testenv); the
+# others are unit tests, run once. bench runs with `make bench`.
+INTEGRATION = $(shell $(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... | \
+	awk '/ [^ ]*internal\/testenv( |$$)/ && $$1 !~ /\/(bench|internal\/testenv)$$/ {print $$1}')
+
+test: build interop-deps ## every test: unit once, then integration and end to end per bpftrace (make test BPFTRACE=0.23 for one)
 	@./scripts/setup.sh --test
-	$(GO) vet ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	$(MAKE) --no-print-directory e2e
-	$(MAKE) --no-print-directory e2e-http
+	@for v in $(BPFTRACE); do case " $(VERSIONS) " in *" $$v "*) ;; *) echo "make test: unknown bpftrace version '$$v'; the matrix has $(VERSIONS)" >&2; exit 1;; esac; done
+	@# The roots build (first run only) while the unit tests run.
+	@$(MAKE) --no-print-directory roots & roots=$$!; \
+	$(GO) vet ./... && \
+	{ test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); false; }; } && \
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(filter-out $(INTEGRATION),$(shell $(GO) list ./...)); rc=$$?; \
+	wait $$roots || rc=1; exit $$rc
+	@for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || exit 1; done
+	@echo "make test: passed for bpftrace $(BPFTRACE)"
+
+roots: ## build the Debian roots of bpftrace 0.23 and 0.27 for the tests (once; kept in /var/cache/bpftrace-mcp)
+	@pids=; for s in $(foreach v,$(filter-out 0.17,$(BPFTRACE)),$(suite_$(v))); do \
+		./scripts/bpftrace-root.sh $$s >/dev/null & pids="$$pids $$!"; done; \
+	rc=0; for p in $$pids; do wait $$p || rc=1; done; \
+	[ $$rc -eq 0 ] || echo "make test: a bpftrace root could not be prepared (the reason is above); the matrix cannot run without it" >&2; \
+	exit $$rc
+
+# test-version V=0.23: the integration and end-to-end suites against one
+# bpftrace. A release that cannot be prepared fails the run; nothing is
+# skipped for want of it.
+test-version: build interop-deps
+	@set -e; \
+	case "$(V)" in \
+	0.17) bin=$$(command -v bpftrace || echo /usr/sbin/bpftrace); \
+	      "$$bin" --version 2>/dev/null | grep -q 'v0\.17\.' || { echo "make test: the host's bpftrace ($$bin) is not 0.17: $$("$$bin" --version 2>&1)" >&2; exit 1; } ;; \
+	*) bin=$$(./scripts/bpftrace-root.sh $(suite_$(V))) || { echo "make test: cannot prepare bpftrace $(V) (Debian $(suite_$(V))); see above" >&2; exit 1; } ;; \
+	esac; \
+	echo "=== bpftrace $(V): $$bin"; \
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
+	BPFTRACE_MCP_TEST_BPFTRACE=$$bin CGO_ENABLED=1 $(GO) test -race -count=1 $(INTEGRATION); \
+	node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --bpftrace "$$bin" --db "$$tmp/e2e.db"; \
+	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin"
 
 e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -53,4 +94,4 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: help setup build run interop-deps test e2e e2e-http bench fuzz clean
+.PHONY: help setup build run interop-deps test test-version roots e2e e2e-http bench fuzz clean

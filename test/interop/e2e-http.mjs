@@ -3,7 +3,8 @@
 // protocol), the MCP Inspector CLI and the MCP conformance suite, against
 // the built server on loopback with real bpftrace.
 //
-// usage: node e2e-http.mjs BINARY
+// usage: node e2e-http.mjs BINARY [server flags...]
+// The flags (for example --bpftrace PATH) go to every server it starts.
 // Prints "E2E HTTP OK" and exits 0 when every check passes; exits 1
 // otherwise. Every server it starts listens on 127.0.0.1 on a port the
 // kernel picks, and is stopped before it exits.
@@ -24,9 +25,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import assert from "node:assert/strict";
 
-const bin = process.argv[2];
+const [bin, ...serverArgs] = process.argv.slice(2);
 if (!bin) {
-  console.error("usage: node e2e-http.mjs BINARY");
+  console.error("usage: node e2e-http.mjs BINARY [server flags...]");
   process.exit(2);
 }
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -40,7 +41,7 @@ const servers = new Set();
 function startServer(name, args, env = {}) {
   const fullEnv = { ...process.env, ...env };
   if (!env.BPFTRACE_MCP_TOKEN) delete fullEnv.BPFTRACE_MCP_TOKEN;
-  const proc = spawn(bin, ["--http", "127.0.0.1:0", ...args], { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawn(bin, ["--http", "127.0.0.1:0", ...serverArgs, ...args], { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] });
   const srv = { name, proc, log: "", exited: null };
   servers.add(srv);
   srv.exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
