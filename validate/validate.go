@@ -119,6 +119,41 @@ func (r *Result) Errors() []Diagnostic {
 
 func (r *Result) add(d Diagnostic) { r.Diagnostics = append(r.Diagnostics, d) }
 
+// NeedsApproval reports whether the program is refused only for reading
+// sensitive data, under a policy that lets a person approve it, and says
+// in plain words what it would read, one line per finding.
+func (r *Result) NeedsApproval() (summary []string, ok bool) {
+	errs := r.Errors()
+	if len(errs) == 0 {
+		return nil, false
+	}
+	for _, d := range errs {
+		if d.Approval == "" {
+			return nil, false
+		}
+		summary = append(summary, d.Approval)
+	}
+	return summary, true
+}
+
+// Approve records that who approved a program that [Result.NeedsApproval]:
+// its sensitive findings become notes, and the program is valid.
+func (r *Result) Approve(who string) {
+	if _, ok := r.NeedsApproval(); !ok {
+		return
+	}
+	for i, d := range r.Diagnostics {
+		if d.Severity == Error && d.Approval != "" {
+			r.Diagnostics[i].Severity = Info
+			r.Diagnostics[i].Message = "approved by " + who + ": " + d.Message
+		}
+	}
+}
+
+// VerifyBinaries checks that the binaries the program probes are still the
+// files the policy judged: call it just before the run starts.
+func (r *Result) VerifyBinaries() error { return policy.VerifyBinaries(r.Binaries) }
+
 func (r *Result) hasErrorAt(p lang.Pos) bool {
 	return slices.ContainsFunc(r.Diagnostics, func(d Diagnostic) bool {
 		return d.Severity == Error && d.Line == p.Line && d.Column == p.Column
@@ -226,7 +261,8 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 		checkTargetPID(r, scope.PID)
 	}
 	r.Maps = analyseMaps(prog)
-	if !r.Valid() {
+	// A program a person may approve is prepared for the run all the same.
+	if _, approvable := r.NeedsApproval(); !r.Valid() && !approvable {
 		return r
 	}
 	// bpftrace runs the binaries the policy judged, by their canonical
