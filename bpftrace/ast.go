@@ -6,12 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strings"
-	"syscall"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
@@ -189,24 +184,12 @@ func (b *Binary) DumpAST(ctx context.Context, program string, o RunOptions, env 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := newASTBuffer(cancel)
-	name, argv := b.command(b.CheckArgs(program, o)...)
-	cmd := exec.CommandContext(ctx, name, argv...)
-	cmd.Env = env
-	cmd.Stdout = out
-	cmd.Stderr = io.Discard
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, unix.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
+	_, err := b.runBounded(ctx, "AST dump", b.CheckArgs(program, o), env, out, io.Discard)
 	if out.done && !out.overflow {
 		return out.ast()
 	}
-	if ctx.Err() != nil && !out.done {
-		return nil, fmt.Errorf("dump the AST: %w", context.Cause(ctx))
-	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return nil, fmt.Errorf("dump the AST with %s: %w", b.Path, err)
+	if err != nil {
+		return nil, fmt.Errorf("dump the AST: %w", err)
 	}
 	return out.ast()
 }

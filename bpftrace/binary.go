@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/headtail"
 )
 
 // ErrNotFound is returned by [Find] when no bpftrace binary can be located.
@@ -27,9 +29,14 @@ type Binary struct {
 	// Sudo runs bpftrace through `sudo -n` (a NOPASSWD rule), for a server
 	// that is not root. See [Binary.UseSudo].
 	Sudo bool
+	// Checks bound every check (compile, dry run, --info); set them before
+	// the first check.
+	Checks CheckLimits
 
-	infoOnce sync.Mutex
-	info     Info
+	infoOnce  sync.Mutex
+	info      Info
+	checkOnce sync.Once
+	checkSem  chan struct{}
 }
 
 // searchDirs are tried after $PATH: services often run with a PATH that
@@ -85,14 +92,13 @@ func (b *Binary) Info(ctx context.Context) (Info, error) {
 	if b.info != nil {
 		return b.info, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	var out bytes.Buffer
-	name, argv := b.command("--info")
-	cmd := exec.CommandContext(ctx, name, argv...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("run %s --info: %w: %s", b.Path, err, bytes.TrimSpace(out.Bytes()))
+	out := &headtail.Buffer{Max: maxCheckStderr}
+	st, err := b.runBounded(ctx, "--info", []string{"--info"}, nil, out, out)
+	if err == nil && !st.Success() {
+		err = errors.New(st.String())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run %s --info: %w: %s", b.Path, err, strings.TrimSpace(out.String()))
 	}
 	b.info = ParseInfo(out.String())
 	return b.info, nil

@@ -216,34 +216,26 @@ const maxCheckStderr = 256 << 10
 func (b *Binary) Check(ctx context.Context, program string, o RunOptions, env []string) (*CheckResult, error) {
 	start := time.Now()
 	stderr := &headtail.Buffer{Max: maxCheckStderr}
-	name, argv := b.command(b.CheckArgs(program, o)...)
-	cmd := exec.CommandContext(ctx, name, argv...)
-	cmd.Env = env
 	// Before 0.22, -d prints the AST after each pass and the LLVM IR; only
 	// the parser's AST is kept.
 	var ast *astBuffer
-	cmd.Stdout = io.Discard
+	var stdout io.Writer = io.Discard
 	if b.PrintsParserAST() {
 		ast = newASTBuffer(nil)
-		cmd.Stdout = ast
+		stdout = ast
 	}
-	cmd.Stderr = stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, unix.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("check program: %w", context.Cause(ctx))
+	st, err := b.runBounded(ctx, "compile check", b.CheckArgs(program, o), env, stdout, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("check program: %w", err)
 	}
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		return nil, fmt.Errorf("check program with %s: %w", b.Path, err)
+	if b.Checks.withDefaults().MaxMemory > 0 && !st.Success() && outOfMemory(st, stderr.String()) {
+		return nil, fmt.Errorf("check program: %w", b.memoryLimitError("compile check"))
 	}
 	res := &CheckResult{Stderr: ParseStderr(stderr.String()), Took: time.Since(start), ASTErr: ErrNoAST}
 	if ast != nil {
 		res.AST, res.ASTErr = ast.ast()
 	}
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	ws := st.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		res.Status = ExitStatus{Code: -1, Signal: ws.Signal()}
 	} else {

@@ -26,6 +26,11 @@ type fileConfig struct {
 		MaxOutputBytes        *int64 `toml:"max_output_bytes"`
 		MaxProgramBytes       *int   `toml:"max_program_bytes"`
 	} `toml:"limits"`
+	Checks struct {
+		TimeoutSeconds *int   `toml:"timeout_seconds"`
+		MaxMemoryBytes *int64 `toml:"max_memory_bytes"`
+		MaxConcurrent  *int   `toml:"max_concurrent"`
+	} `toml:"checks"`
 	Retention struct {
 		Executions  *int   `toml:"executions"`
 		OutputBytes *int64 `toml:"output_bytes"`
@@ -105,6 +110,14 @@ func loadConfig(path string, c *config, set map[string]bool) error {
 	}
 	if fromFile("retain-bytes") {
 		setPtr(&c.retain.MaxOutputBytes, fc.Retention.OutputBytes)
+	}
+
+	// Neither have the check limits.
+	setSeconds(&c.checks.Timeout, fc.Checks.TimeoutSeconds)
+	setPtr(&c.checks.MaxMemory, fc.Checks.MaxMemoryBytes)
+	setPtr(&c.checks.MaxConcurrent, fc.Checks.MaxConcurrent)
+	if c.checks.Timeout < time.Second || c.checks.MaxMemory < 64<<20 || c.checks.MaxConcurrent < 1 {
+		return fmt.Errorf("configuration %s: [checks] wants timeout_seconds >= 1, max_memory_bytes >= 67108864 and max_concurrent >= 1", path)
 	}
 
 	// The policy has no flags: the file is its only source.

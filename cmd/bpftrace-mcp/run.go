@@ -29,6 +29,7 @@ type config struct {
 	db       string
 	logLevel slog.Level
 	limits   runner.Limits
+	checks   bpftrace.CheckLimits
 	retain   store.Options
 	version  bool
 	http     httpFlags
@@ -39,7 +40,8 @@ type config struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
-	c := &config{limits: runner.DefaultLimits(), policy: policy.Default()}
+	c := &config{limits: runner.DefaultLimits(), policy: policy.Default(), checks: bpftrace.CheckLimits{
+		Timeout: bpftrace.DefaultCheckTimeout, MaxMemory: bpftrace.DefaultCheckMemory, MaxConcurrent: bpftrace.DefaultCheckConcurrency}}
 	fs := flag.NewFlagSet("bpftrace-mcp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -107,6 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bin.Checks = c.checks
 	if c.sudo {
 		if err := bin.UseSudo(ctx); err != nil {
 			return err
