@@ -1,4 +1,7 @@
-package bpftrace
+package bpftrace_test
+
+// An external test package, so that it finds bpftrace through testenv,
+// which imports package bpftrace.
 
 import (
 	"bytes"
@@ -11,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 // explodingProgram makes bpftrace 0.17's compiler grow by tens of MB a
@@ -75,24 +81,24 @@ func waitGone(t *testing.T, s string) {
 func TestCheckBoundedRealBpftrace(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		limits CheckLimits
+		limits bpftrace.CheckLimits
 		limit  string
 		within time.Duration
 	}{
 		// The time limit alone: no memory limit.
-		{"time", CheckLimits{Timeout: 3 * time.Second, MaxMemory: -1}, "time", 3*time.Second + 3*time.Second},
+		{"time", bpftrace.CheckLimits{Timeout: 3 * time.Second, MaxMemory: -1}, "time", 3*time.Second + 3*time.Second},
 		// The memory limit first: bpftrace maps about 220 MB for a small
 		// program and grows past 384 MB within seconds here.
-		{"memory", CheckLimits{Timeout: 5 * time.Minute, MaxMemory: 384 << 20}, "memory", 5 * time.Minute},
+		{"memory", bpftrace.CheckLimits{Timeout: 5 * time.Minute, MaxMemory: 384 << 20}, "memory", 5 * time.Minute},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := realBinary(t)
+			b := testenv.Bpftrace(t)
 			b.Checks = tt.limits
 			mark := nonce(t)
 			start := time.Now()
-			_, err := b.Check(context.Background(), explodingProgram+" // "+mark, RunOptions{}, nil)
+			_, err := b.Check(context.Background(), explodingProgram+" // "+mark, bpftrace.RunOptions{}, nil)
 			took := time.Since(start)
-			var lerr *CheckLimitError
+			var lerr *bpftrace.CheckLimitError
 			if !errors.As(err, &lerr) || lerr.Limit != tt.limit {
 				t.Fatalf("Check() error = %v, want the %s limit", err, tt.limit)
 			}
@@ -114,12 +120,12 @@ func TestCheckBoundedRealBpftrace(t *testing.T) {
 // that goes away does: it returns at once with the cancellation and leaves
 // no process behind.
 func TestCheckCancelledRealBpftrace(t *testing.T) {
-	b := realBinary(t)
+	b := testenv.Bpftrace(t)
 	mark := nonce(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := b.Check(ctx, explodingProgram+" // "+mark, RunOptions{}, nil)
+		_, err := b.Check(ctx, explodingProgram+" // "+mark, bpftrace.RunOptions{}, nil)
 		done <- err
 	}()
 	// Cancel once bpftrace is compiling.
@@ -146,8 +152,8 @@ func TestCheckCancelledRealBpftrace(t *testing.T) {
 // TestCheckSmallProgramWithinDefaults: the defaults leave room for an
 // ordinary compile.
 func TestCheckSmallProgramWithinDefaults(t *testing.T) {
-	b := realBinary(t)
-	res, err := b.Check(context.Background(), "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:s:1 { exit(); }", RunOptions{}, nil)
+	b := testenv.Bpftrace(t)
+	res, err := b.Check(context.Background(), "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); } interval:s:1 { exit(); }", bpftrace.RunOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,14 +167,14 @@ func TestCheckSmallProgramWithinDefaults(t *testing.T) {
 
 // fakeBpftrace writes a script that stands for bpftrace: it starts a child
 // that outlives it unless its group is killed, then sleeps.
-func fakeBpftrace(t *testing.T, mark string) *Binary {
+func fakeBpftrace(t *testing.T, mark string) *bpftrace.Binary {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bpftrace")
 	script := "#!/bin/sh\nsh -c 'sleep 300; true' " + mark + "-child &\nexec sh -c 'sleep 300; true' " + mark + "\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &Binary{Path: path}
+	return &bpftrace.Binary{Path: path}
 }
 
 // TestCheckLimitsFake checks the time limit, the process group kill and
@@ -180,9 +186,9 @@ func TestCheckLimitsFake(t *testing.T) {
 	t.Run("time limit kills the group", func(t *testing.T) {
 		mark := nonce(t)
 		b := fakeBpftrace(t, mark)
-		b.Checks = CheckLimits{Timeout: 300 * time.Millisecond}
-		_, err := b.Check(context.Background(), "BEGIN{}", RunOptions{}, nil)
-		var lerr *CheckLimitError
+		b.Checks = bpftrace.CheckLimits{Timeout: 300 * time.Millisecond}
+		_, err := b.Check(context.Background(), "BEGIN{}", bpftrace.RunOptions{}, nil)
+		var lerr *bpftrace.CheckLimitError
 		if !errors.As(err, &lerr) || lerr.Limit != "time" || lerr.Value != "300ms" {
 			t.Fatalf("Check() error = %v, want the time limit of 300ms", err)
 		}
@@ -191,11 +197,11 @@ func TestCheckLimitsFake(t *testing.T) {
 	t.Run("concurrency limit", func(t *testing.T) {
 		mark := nonce(t)
 		b := fakeBpftrace(t, mark)
-		b.Checks = CheckLimits{Timeout: time.Minute, MaxConcurrent: 1}
+		b.Checks = bpftrace.CheckLimits{Timeout: time.Minute, MaxConcurrent: 1}
 		ctx, cancel := context.WithCancel(context.Background())
 		first := make(chan error, 1)
 		go func() {
-			_, err := b.Check(ctx, "BEGIN{}", RunOptions{}, nil)
+			_, err := b.Check(ctx, "BEGIN{}", bpftrace.RunOptions{}, nil)
 			first <- err
 		}()
 		deadline := time.Now().Add(10 * time.Second)
@@ -212,7 +218,7 @@ func TestCheckLimitsFake(t *testing.T) {
 		}
 		wctx, wcancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer wcancel()
-		_, err := b.Check(wctx, "BEGIN{}", RunOptions{}, nil)
+		_, err := b.Check(wctx, "BEGIN{}", bpftrace.RunOptions{}, nil)
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "free check slot (1 at once)") {
 			t.Errorf("second Check() error = %v, want it to wait for the one slot until its deadline", err)
 		}
