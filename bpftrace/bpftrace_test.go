@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -91,7 +92,7 @@ func TestParseStderr(t *testing.T) {
 				t.Errorf("ParseStderr mismatch (-want +got):\n%s", diff)
 			}
 			for _, l := range strings.Split(FilterStderr(string(raw)), "\n") {
-				if strings.Contains(l, "RLIMIT_MEMLOCK") || strings.Contains(l, "traceable functions") {
+				if strings.Contains(l, "RLIMIT_MEMLOCK") || strings.Contains(l, "traceable functions") || strings.Contains(l, "available_filter_functions") {
 					t.Errorf("FilterStderr kept noise: %q", l)
 				}
 			}
@@ -222,4 +223,33 @@ func FuzzParseStderr(f *testing.F) {
 		_ = st.Summary()
 		_ = FilterStderr(s)
 	})
+}
+
+// TestParseInfoRecorded reads the --info of each real release recorded in
+// testdata/info: 0.27 lays entries out in two columns, and no value may
+// swallow the next entry.
+func TestParseInfoRecorded(t *testing.T) {
+	files, err := filepath.Glob("testdata/info/v*.txt")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("want the --info of 0.17, 0.23 and 0.27 in testdata/info, found %v (%v)", files, err)
+	}
+	swallowed := regexp.MustCompile(`\s{2,}[A-Za-z][\w ()-]*:`)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := ParseInfo(string(raw))
+		if want := strings.TrimSuffix(filepath.Base(f), ".txt"); in["Build/version"] != want {
+			t.Errorf("%s: Build/version = %q", f, in["Build/version"])
+		}
+		if !in.Yes("Kernel features/btf") {
+			t.Errorf("%s: Kernel features/btf = %q", f, in["Kernel features/btf"])
+		}
+		for k, v := range in {
+			if swallowed.MatchString(v) || strings.HasSuffix(k, " ") {
+				t.Errorf("%s: %q = %q holds another entry", f, k, v)
+			}
+		}
+	}
 }

@@ -85,6 +85,14 @@ func ParseStderr(s string) Stderr {
 		if m := located.FindStringSubmatch(line); m != nil {
 			d := Diagnostic{Severity: severity(m[5]), Message: m[6]}
 			d.Line, _ = strconv.Atoi(m[1])
+			// 0.23 and later follow a helper error with what failed:
+			// "Additional Info - helper: probe_read_str, retcode: -14".
+			if i+1 < len(lines) {
+				if info, ok := strings.CutPrefix(lines[i+1], "Additional Info - "); ok {
+					d.Message += " (" + info + ")"
+					i++
+				}
+			}
 			if m[2] != "" {
 				d.Column, _ = strconv.Atoi(m[2])
 				end, _ := strconv.Atoi(m[3])
@@ -200,8 +208,11 @@ func IsHarmless(line string) bool {
 	if strings.HasPrefix(line, "Error while reading traceable functions from ") {
 		return true
 	}
+	// 0.17 says "Could not read symbols from", 0.25 and later "Could not
+	// read functions from" (and suggest --traceable-functions).
 	return strings.Contains(line, "couldn't set RLIMIT_MEMLOCK") ||
-		(strings.HasPrefix(line, "WARNING: Could not read symbols from ") &&
+		((strings.HasPrefix(line, "WARNING: Could not read symbols from ") ||
+			strings.HasPrefix(line, "WARNING: Could not read functions from ")) &&
 			strings.Contains(line, "available_filter_functions"))
 }
 

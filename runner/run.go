@@ -304,6 +304,11 @@ func (r *run) readStdout() []*output.Map {
 				r.mu.Lock()
 				r.helperErr++
 				r.mu.Unlock()
+			case ev.Kind == output.KindMessage:
+				// errorf(), warnf() and runtime errors (0.24+): text mode
+				// prints them on stderr, JSON mode in the stream; keep them
+				// in the output, where the program's author looks.
+				text(ev.Message.String()+"\n", false)
 			}
 		}
 		if err != nil {

@@ -69,6 +69,14 @@ func knownType(b []byte) string {
 		return typeLostEvents
 	case typeHelperError:
 		return typeHelperError
+	case typeErrorf:
+		return typeErrorf
+	case typeWarnf:
+		return typeWarnf
+	case typeRuntimeError:
+		return typeRuntimeError
+	case typeTseries:
+		return typeTseries
 	}
 	return ""
 }

@@ -12,6 +12,7 @@ const (
 	KindAttachedProbes             // attached_probes: Probes
 	KindLostEvents                 // lost_events: Lost
 	KindHelperError                // helper_error: HelperError
+	KindMessage                    // errorf, warnf, runtime_error (bpftrace 0.24+): Message; Text empty
 	KindUnknown                    // any other type: Type and Raw kept; Text empty
 )
 
@@ -22,6 +23,7 @@ var kindNames = [...]string{
 	KindAttachedProbes: "attached_probes",
 	KindLostEvents:     "lost_events",
 	KindHelperError:    "helper_error",
+	KindMessage:        "message",
 	KindUnknown:        "unknown",
 }
 
@@ -47,6 +49,7 @@ type Event struct {
 	Probes      int          // KindAttachedProbes: the planned number of probes
 	Lost        uint64       // KindLostEvents: events the kernel dropped
 	HelperError *HelperError // KindHelperError
+	Message     *Message     // KindMessage
 	Map         *Map         // KindMap
 	Value       any          // KindText of type "value": what print(x) printed, typed as [Entry.Value]
 	Raw         []byte       // KindUnknown only (a copy)
@@ -65,6 +68,10 @@ const HelperErrorAdvice = "BPF helper calls failed while tracing, so some events
 type HelperError struct {
 	Helper  string `json:"helper"`
 	Retcode int    `json:"retcode"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
+	// Msg is the error's text ("Bad address"), from bpftrace 0.23.
+	Msg string `json:"message,omitempty"`
+	// Filename is the program's file name ("stdin"), from bpftrace 0.24.
+	Filename string `json:"filename,omitempty"`
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
 }

@@ -21,6 +21,11 @@ func FuzzDecode(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	recorded, err := filepath.Glob(filepath.Join("testdata", "recorded", "*", "*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	files = append(files, recorded...)
 	for _, name := range files {
 		for line := range bytes.SplitSeq(readFileF(f, name), []byte("\n")) {
 			f.Add(line)
@@ -33,6 +38,9 @@ func FuzzDecode(f *testing.F) {
 		`{"type": "printf", "data": "\\\uffffffc3\uffffffa9 \ud83d\ude00 \u0001"}`,
 		`{"type": "map", "data": {"@t": {"a": 12, 04, "b": 13}}}`,
 		`{"type": "value", "data": { "a": [1, "x"] }}`,
+		`{"type": "tseries", "data": {"@k": {"a,1": [{"interval_start":"x","value":null}]}}}`,
+		`{"type": "warnf", "msg": "m", "filename": "stdin", "line": 1, "col": 9}`,
+		`{"type": "map", "data": {"@f": null}}`,
 	} {
 		f.Add([]byte(s))
 	}

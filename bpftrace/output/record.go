@@ -117,6 +117,12 @@ func (d *Decoder) decodeTyped(typ string, line []byte, data span, strict bool, f
 	if typ == typeHelperError {
 		return helperErrorEvent(line, fields)
 	}
+	if ev, ok, err := decodeLocated(typ, line, fields); ok {
+		return ev, err
+	}
+	if typ == typeTseries {
+		return d.decodeTseries(line, data)
+	}
 	if knownType([]byte(typ)) == "" {
 		return unknownEvent(typ, line), nil // a later bpftrace's, say
 	}
@@ -208,6 +214,13 @@ func (p *parser) counter(name string) (uint64, error) {
 // "line": 1, "col": 14}.
 func helperErrorEvent(line []byte, fields map[string]span) (Event, error) {
 	he := &HelperError{}
+	var err error
+	if he.Msg, err = stringField(line, fields, "msg"); err != nil {
+		return Event{}, err
+	}
+	if he.Filename, err = stringField(line, fields, "filename"); err != nil {
+		return Event{}, err
+	}
 	if s, ok := fields["helper"]; ok {
 		p := parser{b: line[:s.end], i: s.start}
 		h, err := p.str()

@@ -16,6 +16,8 @@ import (
 func (m *Map) Text() string {
 	var b strings.Builder
 	switch m.Type {
+	case TypeTseries:
+		writeTseries(&b, m)
 	case TypeHist, TypeLhist:
 		for i, e := range m.Entries {
 			if i > 0 {
