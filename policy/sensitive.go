@@ -162,18 +162,30 @@ func (k addrKinds) of(e lang.Expr) addrKind {
 		switch e.Op {
 		case "+", "-", "*", "/", "%", "|", "&", "^", "<<", ">>":
 			x, y := k.of(e.X), k.of(e.Y)
-			// Arithmetic on an integer makes an address of integers;
-			// arithmetic on a pointer the program was given stays one.
-			if x == addrOther && y == addrOther {
+			// Arithmetic on an integer makes an address of integers
+			// (arg0 + 8); arithmetic on a pointer the program was given
+			// stays one (args->buf + 100, a field further in a struct).
+			if x == addrOther && (y != addrDerived || isLit(e.Y)) || y == addrOther && (x != addrDerived || isLit(e.X)) {
 				return addrOther
 			}
-			if x >= addrInt && y >= addrInt || x == addrDerived || y == addrDerived {
-				return addrDerived
-			}
-			return addrInt
+			return addrDerived
 		}
 	}
 	return addrOther
+}
+
+// isLit reports whether e is an integer literal, in parentheses or not.
+func isLit(e lang.Expr) bool {
+	for {
+		switch x := e.(type) {
+		case *lang.Paren:
+			e = x.X
+		case *lang.IntLit:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // learn records what the program's assignments store, until nothing
