@@ -39,10 +39,34 @@ var ErrNoAST = errors.New("bpftrace printed no AST")
 
 // PrintsParserAST reports whether [Binary.CheckArgs] makes this bpftrace
 // print the AST right after parsing, on stdout, so that a check also yields
-// an [AST]. Before 0.22, -d prints it first, before any other pass runs.
-// From 0.22 -d takes a stage and the check is a dry run; their AST format
-// has not been recorded here yet, so they yield none.
+// an [AST]: before 0.22, -d prints it first, before any other pass runs.
 func (b *Binary) PrintsParserAST() bool { return !b.Version.Has(version.DryRun) }
+
+// HasParserAST reports whether [Binary.DumpAST] can read this bpftrace's
+// parser AST. From 0.24 (the release that brought bpftrace's own macros)
+// the AST is printed as source after dozens of passes, the first of which
+// precedes C macro expansion; that format is not read here. (There,
+// --emit-elf no longer stops before loading: 0.27.1 with -d ast
+// --emit-elf /dev/null attaches and runs the program.)
+func (b *Binary) HasParserAST() bool { return !b.Version.Has(version.Macros) }
+
+// ASTArgs is the argv that makes bpftrace print its parser AST without
+// loading anything: -d before 0.22 (parse, analyse, generate code, print);
+// from 0.22, -d takes a stage, and --emit-elf to /dev/null stops it before
+// anything is loaded. Nil when [Binary.HasParserAST] is false.
+func (b *Binary) ASTArgs(program string, o RunOptions) []string {
+	switch {
+	case !b.HasParserAST():
+		return nil
+	case b.PrintsParserAST():
+		return b.CheckArgs(program, o)
+	}
+	args := []string{"-d", "ast", "--emit-elf", "/dev/null"}
+	if o.Unsafe {
+		args = append(args, "--unsafe")
+	}
+	return append(args, "-e", programArg(program))
+}
 
 // parserASTHeader starts the section of -d's output that [ParseAST] reads;
 // the next "AST after:" header ends it.
@@ -103,8 +127,8 @@ func (a *astBuffer) ast() (*AST, error) {
 	return ParseAST(a.buf.String())
 }
 
-// ParseAST reads the parser section of the output of bpftrace -d (0.17 to
-// 0.21). The AST printer indents each node by one space per level: probes
+// ParseAST reads the parser section of the output of [Binary.ASTArgs]
+// (0.17 to 0.23). The AST printer indents each node by one space per level: probes
 // at level 1 (each attach point on a line of its own), "pred" at level 2,
 // and calls as "call: name" at any level below.
 func ParseAST(out string) (*AST, error) {
@@ -156,6 +180,10 @@ func ParseAST(out string) (*AST, error) {
 		default:
 			bodyStarted = true
 			name, ok := strings.CutPrefix(text, "call: ")
+			if !ok && strings.HasPrefix(text, "sizeof:") {
+				// 0.22 and later print sizeof as its own node.
+				name, ok = "sizeof", true
+			}
 			if !ok {
 				continue
 			}
@@ -170,21 +198,20 @@ func ParseAST(out string) (*AST, error) {
 	return ast, nil
 }
 
-// DumpAST runs bpftrace's check of program only as far as its parser: it
-// reads the parser AST from -d's output and kills bpftrace as soon as that
-// is complete, before the semantic analysis and code generation that take
-// most of a check's time. Before 0.22 -d loads and attaches nothing, so
-// stopping it early is safe. It returns [ErrNoAST] for a program bpftrace
-// could not parse (its diagnostics come from a full check) and on versions
-// whose check prints no parser AST.
+// DumpAST runs bpftrace with [Binary.ASTArgs] only as far as its parser:
+// it reads the parser AST and kills bpftrace as soon as that is complete,
+// before the semantic analysis and code generation. Nothing is loaded or
+// attached by those argv, so stopping early is safe. It returns [ErrNoAST]
+// for a program bpftrace could not parse (its diagnostics come from a full
+// check) and on versions whose AST is not read here ([Binary.HasParserAST]).
 func (b *Binary) DumpAST(ctx context.Context, program string, o RunOptions, env []string) (*AST, error) {
-	if !b.PrintsParserAST() {
+	if !b.HasParserAST() {
 		return nil, fmt.Errorf("%w: bpftrace %s", ErrNoAST, b.Version)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := newASTBuffer(cancel)
-	_, err := b.runBounded(ctx, "AST dump", b.CheckArgs(program, o), env, out, io.Discard)
+	_, err := b.runBounded(ctx, "AST dump", b.ASTArgs(program, o), env, out, io.Discard)
 	if out.done && !out.overflow {
 		return out.ast()
 	}

@@ -97,3 +97,19 @@ func TestPositions(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCheck measures the guard over every program of the corpus: the
+// cost it adds in front of every validation and run.
+func BenchmarkCheck(b *testing.B) {
+	cases := preproctest.Corpus()
+	n := 0
+	for _, c := range cases {
+		n += len(c.Program)
+	}
+	b.SetBytes(int64(n))
+	for b.Loop() {
+		for _, c := range cases {
+			preproc.Check(c.Program, preproc.Options{})
+		}
+	}
+}

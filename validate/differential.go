@@ -34,8 +34,8 @@ const (
 	// make bpftrace hand text to clang, so bpftrace cannot expand a macro
 	// in it and there is nothing to compare.
 	DiffNoCText = "no C text"
-	// DiffUnavailable: this bpftrace prints no AST in a check; the
-	// preprocessor guard alone stands.
+	// DiffUnavailable: the AST of this bpftrace (0.24 and later) is not
+	// read here; the preprocessor guard alone stands.
 	DiffUnavailable = "unavailable"
 )
 
@@ -118,7 +118,7 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 		return nil
 	}
 	d, ok := v.o.Compiler.(ASTDumper)
-	if !ok || v.o.Binary == nil || !v.o.Binary.PrintsParserAST() {
+	if !ok || v.o.Binary == nil || !v.o.Binary.HasParserAST() {
 		r.Differential = DiffUnavailable
 		return nil
 	}
