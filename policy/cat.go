@@ -113,6 +113,9 @@ func catPattern(f string, args []lang.Expr) (string, *badConversion) {
 		}
 		conv := f[j]
 		a := next()
+		if a == nil {
+			return "", &badConversion{args0(args), fmt.Sprintf("the conversion %%%c has no argument", conv)}
+		}
 		switch conv {
 		case 'd', 'i', 'u', 'x', 'X', 'o':
 			// A number has no / and no .. in it.

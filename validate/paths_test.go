@@ -77,3 +77,41 @@ func TestSymlinkedBinaryIsJudgedAndRewritten(t *testing.T) {
 		t.Errorf("approved: valid %v, source %q", r.Valid(), r.Source)
 	}
 }
+
+// TestValidationNeverQuotesAFile: a program whose uprobe, uretprobe or usdt
+// names a file that is not ELF is refused with "not an ELF binary", and no
+// diagnostic holds a byte of the file.
+func TestValidationNeverQuotesAFile(t *testing.T) {
+	v := newValidator(t)
+	secret := "root:SECRET-VALIDATE-91c2:19000:0:99999:7:::"
+	path := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{
+		"uprobe:" + path + ":main { @ = count(); }",
+		"uretprobe:" + path + ":* { @ = count(); }",
+		"usdt:" + path + ":p:n { @ = count(); }",
+		"u:/proc/self/root" + path + ":main { @ = count(); }",
+	} {
+		r, err := v.Full(context.Background(), src, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Valid() {
+			t.Errorf("%s: valid", src)
+		}
+		text := ""
+		for _, d := range r.Diagnostics {
+			text += d.String() + "\n"
+		}
+		for _, leak := range []string{"SECRET", "root:", "91c2", "114 111 111 116"} {
+			if strings.Contains(strings.ReplaceAll(strings.ReplaceAll(text, "/proc/self/root"+path, ""), path, ""), leak) {
+				t.Errorf("%s: diagnostics leak %q:\n%s", src, leak, text)
+			}
+		}
+		if !strings.Contains(text, "not an ELF binary") {
+			t.Errorf("%s: diagnostics do not say it is not an ELF binary:\n%s", src, text)
+		}
+	}
+}
