@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
@@ -166,9 +167,10 @@ func TestDescribeMatchesBpftraceVerbose(t *testing.T) {
 }
 
 // TestExamplesCompile checks that Describe's example programs are valid
-// bpftrace: `bpftrace -d` parses and type-checks them without attaching.
+// bpftrace: bpftrace's own check (-d before 0.22, --dry-run after, see
+// bpftrace.Binary.CheckArgs) parses and type-checks them.
 func TestExamplesCompile(t *testing.T) {
-	bt := requireBpftrace(t)
+	b := testenv.Bpftrace(t)
 	c := hostCatalog(t)
 	bash, python3 := hostFiles(t)
 	if python3 == "" {
@@ -199,7 +201,7 @@ func TestExamplesCompile(t *testing.T) {
 		// One program holds all examples: give each its own map.
 		fmt.Fprintln(&prog, strings.ReplaceAll(p.Example, "@[", fmt.Sprintf("@m%d[", i)))
 	}
-	runBpftrace(t, bt, "-d", "-e", prog.String())
+	runBpftrace(t, b.Path, b.CheckArgs(prog.String(), bpftrace.RunOptions{})...)
 }
 
 // benchQueries are what an assistant asks list_probes most: a category
