@@ -14,22 +14,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ownerPrefix starts the command-line argument that marks a bpftrace as
-// started by a bpftrace-mcp server; the rest is the server's [SelfOwner],
-// then scopeSep and the server's scope (see [Scope]).
+// ownerPrefix starts the last command-line argument of a bpftrace started by
+// a bpftrace-mcp server; the rest is the server's [SelfOwner].
 const ownerPrefix = "bpftrace-mcp-owner="
 
-// scopeSep separates the owner from the scope in a marker. Owners are
-// "pid:starttime" and scopes are hex, so neither holds it.
-const scopeSep = "@"
+// scopePrefix starts the argument before it; the rest is the server's
+// [Scope]. The scope has an argument of its own so that the last one reads
+// as before: a server of an older version, which knows no scopes, still
+// sees this process's owner alive and leaves it alone.
+const scopePrefix = "bpftrace-mcp-scope="
 
-// OwnerMarker is the argument that marks a process as started by owner, a
-// server in scope. Markers of older versions have no scope.
-func OwnerMarker(owner, scope string) string {
+// OwnerMarker is the arguments, appended last, that mark a process as
+// started by owner, a server in scope. Markers of older versions have no
+// scope.
+func OwnerMarker(owner, scope string) []string {
 	if scope == "" {
-		return ownerPrefix + owner
+		return []string{ownerPrefix + owner}
 	}
-	return ownerPrefix + owner + scopeSep + scope
+	return []string{scopePrefix + scope, ownerPrefix + owner}
 }
 
 // Scope names the servers that reap each other's leftovers, from a key they
@@ -178,16 +180,21 @@ func SweepOrphans(scope string) ([]Orphan, error) {
 type marker struct{ owner, scope string }
 
 // markerOf finds the owner marker among the NUL-separated arguments of
-// /proc/PID/cmdline. Only the last argument counts, where Start puts it: a
-// marker-like string inside a program text is not one.
+// /proc/PID/cmdline. Only the last two arguments count, where Start puts
+// them: a marker-like string inside a program text is not one.
 func markerOf(cmdline []byte) (marker, bool) {
 	args := bytes.Split(bytes.TrimSuffix(cmdline, []byte{0}), []byte{0})
-	v, ok := bytes.CutPrefix(args[len(args)-1], []byte(ownerPrefix))
+	owner, ok := bytes.CutPrefix(args[len(args)-1], []byte(ownerPrefix))
 	if !ok {
 		return marker{}, false
 	}
-	owner, scope, _ := strings.Cut(string(v), scopeSep)
-	return marker{owner: owner, scope: scope}, true
+	m := marker{owner: string(owner)}
+	if len(args) >= 2 {
+		if scope, ok := bytes.CutPrefix(args[len(args)-2], []byte(scopePrefix)); ok {
+			m.scope = string(scope)
+		}
+	}
+	return m, true
 }
 
 // OwnerOf returns the owner string of a running process, as SelfOwner

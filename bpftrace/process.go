@@ -84,7 +84,7 @@ func (b *Binary) Start(args []string, o StartOptions) (*Process, error) {
 	// The owner marker goes last, as a positional parameter that programs
 	// never read (the validator refuses $1 and $#): unlike the environment,
 	// a command line survives sudo, and it shows in ps.
-	name, argv := b.command(append(slices.Clone(args), OwnerMarker(o.Owner, o.Scope))...)
+	name, argv := b.command(append(slices.Clone(args), OwnerMarker(o.Owner, o.Scope)...)...)
 	cmd := exec.Command(name, argv...)
 	cmd.Env = o.Env
 	cmd.Stdin = nil

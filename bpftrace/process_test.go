@@ -112,11 +112,11 @@ func TestSweepOrphans(t *testing.T) {
 		pid   int
 		ended chan error
 	}
-	start := func(marker string) proc {
-		// sh -c keeps its own command line (the marker is its $0) while
+	start := func(marker []string) proc {
+		// sh -c keeps its own command line (the marker is its $0 and $1) while
 		// it waits. Own process groups, as the server gives bpftrace: the
 		// sweep kills the group, sleep included.
-		c := exec.Command("/bin/sh", "-c", "sleep 60; :", marker)
+		c := exec.Command("/bin/sh", append([]string{"-c", "sleep 60; :"}, marker...)...)
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := c.Start(); err != nil {
 			t.Fatal(err)

@@ -349,8 +349,8 @@ func TestRestartReapsOwnLeftovers(t *testing.T) {
 	}
 	gone := fmt.Sprintf("%d:1", dead.Process.Pid)
 	leftover := func(scopeKey string) chan error {
-		// sh -c keeps the marker as its $0, as bpftrace keeps it last.
-		c := exec.Command("/bin/sh", "-c", "sleep 60; :", bpftrace.OwnerMarker(gone, bpftrace.Scope(scopeKey)))
+		// sh -c keeps the marker as its $0 and $1, as bpftrace keeps it last.
+		c := exec.Command("/bin/sh", append([]string{"-c", "sleep 60; :"}, bpftrace.OwnerMarker(gone, bpftrace.Scope(scopeKey))...)...)
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
