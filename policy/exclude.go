@@ -59,15 +59,16 @@ func readsTask(p *lang.Probe) bool {
 }
 
 // excluded reports whether a probe must carry the exclusion: every probe
-// but BEGIN and END, which run in bpftrace itself before and after
-// tracing, and interval probes that read nothing of the task they
-// interrupt (a guard there would only skip the ticks that land while the
-// server runs, and with them an exit() or a print).
+// but BEGIN, END and iter, which run in bpftrace itself (before and after
+// tracing, and when it reads the iterator), and interval probes that read
+// nothing of the task they interrupt (a guard there would only skip the
+// ticks that land while the server runs, and with them an exit() or a
+// print).
 func excluded(p *lang.Probe) bool {
 	onlyTimers := true
 	for _, ap := range p.AttachPoints {
 		switch ap.Canonical {
-		case "BEGIN", "END":
+		case "BEGIN", "END", "iter":
 		case "interval":
 		default:
 			onlyTimers = false

@@ -69,6 +69,7 @@ func TestVerifyExclusion(t *testing.T) {
 		{"kprobe:f /cgroup != 9/ { } kprobe:g { }", false},
 		{"BEGIN { } END { } interval:s:1 { exit(); }", true},
 		{"interval:s:1 { printf(\"%d\", pid); }", false},
+		{"iter:task { printf(\"%s\", ctx->task->comm); }", true},
 	} {
 		if err := VerifyExclusion(tt.src, e); (err == nil) != tt.ok {
 			t.Errorf("%s: err %v, want ok=%v", tt.src, err, tt.ok)
