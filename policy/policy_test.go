@@ -259,6 +259,11 @@ func TestApplyScope(t *testing.T) {
 			t.Errorf("ApplyScope(%+v) accepted a bad target", bad)
 		}
 	}
+	// A long name is explained: the kernel keeps its first 15 bytes.
+	err = Scope{Comm: "systemd-journald"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "first 15") || !strings.Contains(err.Error(), `"systemd-journal"`) {
+		t.Errorf("long comm: %v", err)
+	}
 }
 
 func TestScopeTargets(t *testing.T) {

@@ -38,8 +38,13 @@ func (s Scope) Validate() error {
 	}
 	if s.Comm != "" {
 		n++
-		if len(s.Comm) > 15 || !safeString(s.Comm) {
-			return fmt.Errorf("%w: comm %q: a command name has at most 15 bytes and no quotes, backslashes or control characters", ErrBadScope, s.Comm)
+		if !safeString(s.Comm) {
+			return fmt.Errorf("%w: comm %q: a command name has no quotes, backslashes or control characters", ErrBadScope, s.Comm)
+		}
+		if len(s.Comm) > 15 {
+			// TASK_COMM_LEN is 16 bytes with the terminating NUL: the
+			// kernel keeps the first 15 bytes of a longer name.
+			return fmt.Errorf("%w: comm %q has %d bytes, but the kernel keeps only the first 15 of a command name (TASK_COMM_LEN 16 with the NUL): target {\"comm\": %q}", ErrBadScope, s.Comm, len(s.Comm), s.Comm[:15])
 		}
 	}
 	if n != 1 {
