@@ -53,11 +53,11 @@ func (v *Validator) checkAttachPoints(ctx context.Context, r *Result, prog *lang
 	}
 	// bpftrace's own limit matters only when the policy allows more.
 	if pl := v.o.Policy.MaxAttachPoints; r.ProbeCount > v.o.MaxProbes && (pl <= 0 || pl > v.o.MaxProbes) {
-		r.add(Diagnostic{Severity: Error, Line: widest.Line, Column: widest.Column, EndColumn: widest.Column + len(widest.Raw), Code: "too-many-probes",
+		r.add(Diagnostic{Severity: Error, Line: widest.Line, Column: widest.Column, EndColumn: widest.Column + len(widest.Raw), Code: CodeTooManyProbes,
 			Message: fmt.Sprintf("the program would attach %d probes, more than the %d allowed", r.ProbeCount, v.o.MaxProbes),
 			Hint:    "narrow the wildcards (tracepoint:syscalls:sys_enter_read* rather than tracepoint:syscalls:*), or use tracepoint:raw_syscalls:sys_enter with a predicate on args->id"})
 	} else if tp := countTracepoints(r); tp > 100 && r.ProbeCount <= v.o.MaxProbes {
-		r.add(Diagnostic{Severity: Warning, Line: widest.Line, Column: widest.Column, EndColumn: widest.Column + len(widest.Raw), Code: "too-many-probes",
+		r.add(Diagnostic{Severity: Warning, Line: widest.Line, Column: widest.Column, EndColumn: widest.Column + len(widest.Raw), Code: CodeTooManyProbes,
 			Message: fmt.Sprintf("the program attaches %d tracepoints; stopping it will take about %d seconds (each detaches in ~50 ms)", tp, tp/20+1),
 			Hint:    "a single tracepoint:raw_syscalls:sys_enter with a predicate is cheaper than many syscall tracepoints"})
 	}
@@ -80,7 +80,7 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 	d := Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e}
 	prov := ap.Canonical
 	if prov == "" {
-		d.Code = "unknown-provider"
+		d.Code = CodeUnknownProvider
 		d.Message = fmt.Sprintf("unknown probe type %q", ap.Provider)
 		d.Hint = "bpftrace 0.17 crashes (SIGABRT) on an unknown probe type. Valid types: " + providerList()
 		if near := nearestProvider(ap.Provider); near != "" {
@@ -95,7 +95,7 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 		switch {
 		case ap.Provider == "fentry" || ap.Provider == "fexit":
 			if ok, since := v.o.Binary.Version.Supports(version.FentryNames); !ok {
-				d.Code = "version"
+				d.Code = CodeVersion
 				d.Message = fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s, which calls it %s", ap.Provider, since, v.o.Binary.Version, prov)
 				d.Hint = "write " + prov + ": instead"
 				if t, ok := types[prov]; ok && !t.Available {
@@ -105,14 +105,14 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 			}
 		case prov == "rawtracepoint":
 			if ok, since := v.o.Binary.Version.Supports(version.RawTracepoint); !ok {
-				d.Code = "version"
+				d.Code = CodeVersion
 				d.Message = fmt.Sprintf("rawtracepoint needs bpftrace %s or newer; this host has %s", since, v.o.Binary.Version)
 				d.Hint = "use the tracepoint of the same name: tracepoint:CATEGORY:NAME (find it with list_probes)"
 				return d, false
 			}
 		case ap.Provider == "begin" || ap.Provider == "end":
 			if ok, since := v.o.Binary.Version.Supports(version.LowercaseBeginEnd); !ok {
-				d.Code = "version"
+				d.Code = CodeVersion
 				d.Message = fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s", ap.Provider, since, v.o.Binary.Version)
 				d.Hint = "write " + strings.ToUpper(ap.Provider)
 				return d, false
@@ -120,7 +120,7 @@ func (v *Validator) checkProvider(ap *lang.AttachPoint, types map[string]catalog
 		}
 	}
 	if t, ok := types[prov]; ok && !t.Available {
-		d.Code = "probe-unavailable"
+		d.Code = CodeProbeUnavailable
 		d.Message = fmt.Sprintf("%s probes cannot attach on this host: %s", prov, t.Reason)
 		d.Hint = alternativeFor(ap)
 		return d, false
@@ -146,7 +146,7 @@ func (v *Validator) expand(ctx context.Context, ap *lang.AttachPoint) ([]string,
 	d := &Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Message: err.Error()}
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
-		d.Code = "probe-not-found"
+		d.Code = CodeProbeNotFound
 		d.Message = fmt.Sprintf("no probe matches %s on this host", ap.Raw)
 		switch ap.Canonical {
 		case "uprobe", "uretprobe", "usdt":
@@ -161,16 +161,16 @@ func (v *Validator) expand(ctx context.Context, ap *lang.AttachPoint) ([]string,
 			d.Hint = "find the right name with list_probes"
 		}
 	case errors.Is(err, catalog.ErrNeedsTarget):
-		d.Code = "probe-not-found"
+		d.Code = CodeProbeNotFound
 		d.Hint = "name the binary or library: uprobe:/bin/bash:readline, uprobe:libc:malloc, usdt:/usr/bin/python3:python:gc__start"
 	case errors.Is(err, catalog.ErrUnavailable):
-		d.Code = "probe-unavailable"
+		d.Code = CodeProbeUnavailable
 		d.Hint = alternativeFor(ap)
 	case errors.Is(err, catalog.ErrNoTracefs):
-		d.Code = "probe-unavailable"
+		d.Code = CodeProbeUnavailable
 		d.Hint = "tracefs is not mounted; as root: mount -t tracefs nodev /sys/kernel/tracing (or run `bpftrace-mcp doctor`)"
 	default:
-		d.Code = "probe-not-found"
+		d.Code = CodeProbeNotFound
 	}
 	return nil, d
 }

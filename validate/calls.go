@@ -39,12 +39,12 @@ func (v *Validator) checkCalls(r *Result, prog *lang.Program) {
 			} else if h.Until != "" {
 				msg = fmt.Sprintf("%s() was removed in bpftrace %s; this host has %s", c.Name, h.Until, v.o.Binary.Version)
 			}
-			r.add(Diagnostic{Severity: Error, Line: l, Column: col, EndColumn: end, Code: "version", Message: msg,
+			r.add(Diagnostic{Severity: Error, Line: l, Column: col, EndColumn: end, Code: CodeVersion, Message: msg,
 				Hint: "list_helpers shows what this bpftrace has"})
 		}
 		if c.Name == "exit" && len(c.Args) > 0 {
 			if ok, since := v.o.Binary.Version.Supports(version.ExitCode); !ok {
-				r.add(Diagnostic{Severity: Error, Line: l, Column: col, EndColumn: end, Code: "version",
+				r.add(Diagnostic{Severity: Error, Line: l, Column: col, EndColumn: end, Code: CodeVersion,
 					Message: fmt.Sprintf("exit() takes an exit code from bpftrace %s; this host has %s", since, v.o.Binary.Version),
 					Hint:    "call exit() without an argument"})
 			}

@@ -19,7 +19,7 @@ func (v *Validator) addCompilerDiagnostics(ctx context.Context, r *Result, res *
 		case bpftrace.SeverityWarning:
 			sev = Warning
 		}
-		out := Diagnostic{Severity: sev, Line: d.Line, Column: d.Column, Message: d.Message, Code: "bpftrace"}
+		out := Diagnostic{Severity: sev, Line: d.Line, Column: d.Column, Message: d.Message, Code: CodeBpftrace}
 		if d.EndLine == d.Line {
 			out.EndColumn = d.EndColumn
 		}
@@ -30,15 +30,15 @@ func (v *Validator) addCompilerDiagnostics(ctx context.Context, r *Result, res *
 		return
 	}
 	for _, o := range res.Stderr.Other {
-		r.add(Diagnostic{Severity: Error, Message: o, Code: "bpftrace"})
+		r.add(Diagnostic{Severity: Error, Message: o, Code: CodeBpftrace})
 	}
 	if res.Status.Signaled() || res.Status.Code == 134 {
 		r.add(Diagnostic{Severity: Error, Message: "bpftrace crashed while compiling the program (" + res.Status.String() + ")",
-			Code: "bpftrace", Hint: "this is usually an unknown probe type; check the attach points"})
+			Code: CodeBpftrace, Hint: "this is usually an unknown probe type; check the attach points"})
 	}
 	if len(r.Errors()) == 0 {
 		// bpftrace failed without saying why in a form we recognise.
-		r.add(Diagnostic{Severity: Error, Message: "bpftrace rejected the program (" + res.Status.String() + ")", Code: "bpftrace"})
+		r.add(Diagnostic{Severity: Error, Message: "bpftrace rejected the program (" + res.Status.String() + ")", Code: CodeBpftrace})
 	}
 }
 

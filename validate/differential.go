@@ -165,7 +165,7 @@ func (v *Validator) compareAST(r *Result, ast *bpftrace.AST, k [32]byte) {
 }
 
 func differentialDiag(line, col int, msg string) Diagnostic {
-	return Diagnostic{Severity: Error, Line: line, Column: col, Code: "policy", Rule: RuleDifferential,
+	return Diagnostic{Severity: Error, Line: line, Column: col, Code: CodePolicy, Rule: RuleDifferential,
 		Message: "bpftrace reads this program differently from the text the server checked, so it is not run: " + msg,
 		Hint: "this happens when C preprocessor text slips through (a macro, a directive in an unusual spelling); " +
 			"remove anything C-like other than plain struct definitions, and write every call out"}

@@ -57,11 +57,11 @@ func (v *Validator) checkArgsSpelling(r *Result, f *lang.Field) {
 	structArgs, since := v.o.Binary.Version.Supports(version.ArgsStruct)
 	switch {
 	case !f.Arrow && !structArgs:
-		r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
+		r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: CodeVersion,
 			Message: fmt.Sprintf("args.%s needs bpftrace %s or newer, where args became a struct; in bpftrace %s args is a pointer", f.Name, since, v.o.Binary.Version),
 			Hint:    fmt.Sprintf("write args->%s", f.Name)})
 	case f.Arrow && structArgs:
-		r.add(Diagnostic{Severity: Info, Line: l, Column: c, EndColumn: e, Code: "version",
+		r.add(Diagnostic{Severity: Info, Line: l, Column: c, EndColumn: e, Code: CodeVersion,
 			Message: fmt.Sprintf("args->%s still works, but since bpftrace %s args is a struct", f.Name, since),
 			Hint:    fmt.Sprintf("write args.%s", f.Name)})
 	}
@@ -98,7 +98,7 @@ func (v *Validator) checkField(ctx context.Context, r *Result, f *lang.Field, tp
 	if !f.Arrow {
 		arrow = "."
 	}
-	d := Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "field"}
+	d := Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: CodeField}
 	if len(lacking) == len(tps) {
 		d.Message = fmt.Sprintf("%s has no field %q", lacking[0], f.Name)
 		if len(tps) > 1 {

@@ -44,7 +44,7 @@ func checkPositionals(r *Result, prog *lang.Program) {
 	lang.Inspect(prog, func(n lang.Node) bool {
 		if p, ok := n.(*lang.Positional); ok {
 			l, c, e := at(p)
-			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "unsupported",
+			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: CodeUnsupported,
 				Message: fmt.Sprintf("positional parameter %s is not supported: programs run without command-line arguments, so it would read as 0 or \"\"", p.Raw),
 				Hint:    "write the value into the program instead, e.g. /pid == 1234/"})
 		}
@@ -68,11 +68,11 @@ func (v *Validator) checkVersionSyntax(r *Result, prog *lang.Program) {
 		fact := version.Lookup(u.Feature)
 		l, c, e := at(u.Node)
 		if ok, since := ver.Supports(u.Feature); !ok {
-			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
+			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: CodeVersion,
 				Message: fmt.Sprintf("%s needs bpftrace %s or newer; this host has %s", fact.Name, since, ver),
 				Hint:    hint})
 		} else if ver.Unstable(u.Feature) {
-			r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: "version",
+			r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: CodeVersion,
 				Message: fmt.Sprintf("%s is unstable in bpftrace %s (stable from %s): bpftrace warns when a program uses it", fact.Name, ver.Short(), fact.Stable.Short()),
 				Hint:    fmt.Sprintf("add %s = enable to the config block to silence the warning", fact.Unstable)})
 		}
@@ -85,7 +85,7 @@ func (v *Validator) checkVersionSyntax(r *Result, prog *lang.Program) {
 				hint = "declare it with let: let $x: int64 = 0;"
 			}
 			l, c, e := at(d)
-			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: "version",
+			r.add(Diagnostic{Severity: Error, Line: l, Column: c, EndColumn: e, Code: CodeVersion,
 				Message: "a variable's type can only be written in a let declaration", Hint: hint})
 		}
 		return true

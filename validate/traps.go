@@ -28,7 +28,7 @@ func (v *Validator) checkTraps(ctx context.Context, r *Result, prog *lang.Progra
 				for _, k := range n.Keys {
 					if f, typ := pointerString(k, fieldType); f != nil {
 						l, c, e := at(k)
-						r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: "trap",
+						r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: CodeTrap,
 							Message: fmt.Sprintf("the key %s is a %s, a pointer: %s is keyed by the string's address (0x7ff...), one entry per call, not by its text", text(f), typ, n.Name),
 							Hint:    fmt.Sprintf("key by the text: str(%s)", text(f))})
 					}
@@ -135,7 +135,7 @@ func checkPrintfStrings(r *Result, c *lang.Call, fieldType func(string) string, 
 			continue
 		}
 		l, col, e := at(a)
-		r.add(Diagnostic{Severity: Warning, Line: l, Column: col, EndColumn: e, Code: "trap",
+		r.add(Diagnostic{Severity: Warning, Line: l, Column: col, EndColumn: e, Code: CodeTrap,
 			Message: fmt.Sprintf("%%s is given %s: bpftrace refuses an integer for %%s", what),
 			Hint:    fmt.Sprintf("read the string it points to with str(%s)", text(a))})
 	}
@@ -178,7 +178,7 @@ func checkCommCompare(r *Result, b *lang.Binary) {
 	if b.Op == "!=" {
 		verdict = "is always true"
 	}
-	r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: "trap",
+	r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: CodeTrap,
 		Message: fmt.Sprintf("comm %s %q %s: comm holds at most %d characters (the kernel's TASK_COMM_LEN is 16 bytes with the terminating NUL), so a %d-character name is cut", b.Op, lit.Value, verdict, commVisible, len(lit.Value)),
 		Hint:    fmt.Sprintf("compare with the first %d characters: comm %s %q", commVisible, b.Op, lit.Value[:commVisible])})
 }
@@ -192,7 +192,7 @@ func checkTargetPID(r *Result, pid int) {
 	if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
 		return
 	}
-	r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "target",
+	r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodeTarget,
 		Message: fmt.Sprintf("target pid %d does not exist on this host: the run would trace nothing until its timeout", pid),
 		Hint:    "check the pid (it may have exited), or target the program by name with {\"comm\": \"name\"}, which also follows new processes"})
 }

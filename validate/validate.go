@@ -14,28 +14,48 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 )
 
-// Severity of a diagnostic.
+// Severity says how much a diagnostic matters: an Error stops the program
+// from running; a Warning or an Info does not.
+type Severity string
+
+// Severities of a diagnostic.
 const (
-	Error   = "error"
-	Warning = "warning"
-	Info    = "info"
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Code classifies a diagnostic, so that callers act on the kind of finding
+// (an audit records a policy refusal as denied) without reading messages.
+type Code string
+
+// Codes of a diagnostic.
+const (
+	CodeSyntax           Code = "syntax"            // the program does not parse, or has no probes
+	CodeUnsupported      Code = "unsupported"       // syntax this bpftrace does not accept
+	CodeUnknownProvider  Code = "unknown-provider"  // a probe type bpftrace does not have
+	CodeVersion          Code = "version"           // needs another bpftrace than this host's
+	CodeProbeUnavailable Code = "probe-unavailable" // the probe type or probe cannot attach on this host
+	CodeProbeNotFound    Code = "probe-not-found"   // no probe matches the attach point here
+	CodeTooManyProbes    Code = "too-many-probes"   // more probes than bpftrace attaches
+	CodeField            Code = "field"             // a tracepoint field that does not exist
+	CodePolicy           Code = "policy"            // refused by this server's policy; Rule names the rule
+	CodeBpftrace         Code = "bpftrace"          // reported by bpftrace's own compiler
+	CodeTrap             Code = "trap"              // a program that runs, but not as meant
+	CodeTarget           Code = "target"            // the target of the run does not exist
 )
 
 // Diagnostic is one finding about a program. Line and Column are 1-based;
 // EndColumn is exclusive (the column just after the construct) on Line.
 type Diagnostic struct {
-	Severity  string `json:"severity"`
-	Line      int    `json:"line,omitempty"`
-	Column    int    `json:"column,omitempty"`
-	EndColumn int    `json:"end_column,omitempty"`
-	Message   string `json:"message"`
-	Hint      string `json:"hint,omitempty"`
-	// Code classifies the finding for programs: "syntax", "unknown-provider",
-	// "version", "probe-unavailable", "probe-not-found", "too-many-probes",
-	// "unsafe", "field", "policy", "bpftrace", "trap" (a program that runs
-	// but not as meant), "target".
-	Code string `json:"code"`
-	// Rule names the policy rule behind a "policy" finding.
+	Severity  Severity `json:"severity"`
+	Line      int      `json:"line,omitempty"`
+	Column    int      `json:"column,omitempty"`
+	EndColumn int      `json:"end_column,omitempty"`
+	Message   string   `json:"message"`
+	Hint      string   `json:"hint,omitempty"`
+	Code      Code     `json:"code"`
+	// Rule names the policy rule behind a CodePolicy finding.
 	Rule string `json:"rule,omitempty"`
 	// Approval, on a finding of the sensitive class when the policy lets a
 	// person decide, says in plain words what the program would read.
@@ -47,7 +67,7 @@ func (d Diagnostic) String() string {
 	if d.Line > 0 {
 		fmt.Fprintf(&b, "line %d, column %d: ", d.Line, d.Column)
 	}
-	b.WriteString(d.Severity + ": " + d.Message)
+	b.WriteString(string(d.Severity) + ": " + d.Message)
 	if d.Hint != "" {
 		b.WriteString("\n  hint: " + d.Hint)
 	}
@@ -115,6 +135,28 @@ func (r *Result) Errors() []Diagnostic {
 		}
 	}
 	return errs
+}
+
+// PolicyRule returns the rule of the first policy refusal, and whether the
+// policy refused the program at all. Other errors (syntax, a probe missing
+// here) are not the policy's decision.
+func (r *Result) PolicyRule() (rule string, denied bool) {
+	for _, d := range r.Diagnostics {
+		if d.Code == CodePolicy && d.Severity == Error {
+			return d.Rule, true
+		}
+	}
+	return "", false
+}
+
+// FirstError is the message of the first error, or "" when there is none.
+func (r *Result) FirstError() string {
+	for _, d := range r.Diagnostics {
+		if d.Severity == Error {
+			return d.Message
+		}
+	}
+	return ""
 }
 
 func (r *Result) add(d Diagnostic) { r.Diagnostics = append(r.Diagnostics, d) }
@@ -218,7 +260,7 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	if len(pre) > 0 {
 		for _, vi := range pre {
 			r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
-				Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule})
+				Message: vi.Message, Hint: vi.Hint, Code: CodePolicy, Rule: vi.Rule})
 		}
 		return r
 	}
@@ -231,17 +273,17 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 				hint = syntaxHint(e.Msg)
 			}
 			r.add(Diagnostic{Severity: Error, Line: e.Pos.Line, Column: e.Pos.Column, EndColumn: endColumn(e.Pos, e.End),
-				Message: e.Msg, Hint: hint, Code: "syntax"})
+				Message: e.Msg, Hint: hint, Code: CodeSyntax})
 		}
 	} else if err != nil {
-		r.add(Diagnostic{Severity: Error, Message: err.Error(), Code: "syntax"})
+		r.add(Diagnostic{Severity: Error, Message: err.Error(), Code: CodeSyntax})
 	}
 	if prog == nil {
 		return r
 	}
 	if strings.TrimSpace(src) == "" || len(prog.Probes) == 0 && err == nil {
 		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Message: "the program has no probes",
-			Hint: `write at least one probe, e.g. BEGIN { printf("hello\n"); exit(); }`, Code: "syntax"})
+			Hint: `write at least one probe, e.g. BEGIN { printf("hello\n"); exit(); }`, Code: CodeSyntax})
 	}
 	v.checkVersionSyntax(r, prog)
 	if err != nil {
@@ -269,7 +311,7 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	// paths, rather than resolving what was written again.
 	canon, err := policy.CanonicalizeBinaries(src, prog, r.Binaries)
 	if err != nil {
-		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleBinary, Message: err.Error(),
+		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodePolicy, Rule: policy.RuleBinary, Message: err.Error(),
 			Hint: "name each binary by its real path (readlink -f shows it)"})
 		return r
 	}
@@ -277,12 +319,12 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 	if scope != nil {
 		cprog, err := lang.Parse("stdin", canon)
 		if err != nil {
-			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleBinary, Message: err.Error()})
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodePolicy, Rule: policy.RuleBinary, Message: err.Error()})
 			return r
 		}
 		scoped, err := policy.ApplyScope(canon, cprog, *scope)
 		if err != nil {
-			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: "scope.targets", Message: err.Error(),
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodePolicy, Rule: "scope.targets", Message: err.Error(),
 				Hint: "give exactly one of pid, comm or cgroup"})
 		} else {
 			r.Source = scoped
@@ -297,7 +339,7 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 		if err == nil {
 			r.Source = excl
 		} else {
-			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: policy.RuleSelf, Message: err.Error(),
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodePolicy, Rule: policy.RuleSelf, Message: err.Error(),
 				Hint: "simplify the probes' predicates; the server must add its own exclusion to each of them"})
 		}
 	}
@@ -319,7 +361,7 @@ func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Sco
 			continue // the attach point is already refused: no probe matches it
 		}
 		r.add(Diagnostic{Severity: Error, Line: vi.Pos.Line, Column: vi.Pos.Column, EndColumn: endColumn(vi.Pos, vi.End),
-			Message: vi.Message, Hint: vi.Hint, Code: "policy", Rule: vi.Rule, Approval: vi.Approval})
+			Message: vi.Message, Hint: vi.Hint, Code: CodePolicy, Rule: vi.Rule, Approval: vi.Approval})
 	}
 	r.Unsafe = v.o.Policy.NeedsUnsafe(prog)
 }

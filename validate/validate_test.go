@@ -42,7 +42,7 @@ func newValidator(t *testing.T) *Validator {
 func render(r *Result) string {
 	var b strings.Builder
 	for _, d := range r.Diagnostics {
-		code := d.Code
+		code := string(d.Code)
 		if d.Rule != "" {
 			code += "[" + d.Rule + "]"
 		}

@@ -73,18 +73,18 @@ func TestTypeWithoutLet(t *testing.T) {
 	}
 }
 
-func hasMessage(r *Result, sev, text string) bool {
+func hasMessage(r *Result, sev Severity, text string) bool {
 	for _, d := range r.Diagnostics {
-		if string(d.Severity) == sev && strings.Contains(d.Message, text) {
+		if d.Severity == sev && strings.Contains(d.Message, text) {
 			return true
 		}
 	}
 	return false
 }
 
-func hasCode(r *Result, sev, code string) bool {
+func hasCode(r *Result, sev Severity, code Code) bool {
 	for _, d := range r.Diagnostics {
-		if string(d.Severity) == sev && string(d.Code) == code {
+		if d.Severity == sev && d.Code == code {
 			return true
 		}
 	}
