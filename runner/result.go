@@ -35,6 +35,9 @@ type Page struct {
 	Offset     int64
 	NextOffset int64
 	HasMore    bool // more lines exist past this page now
+	// Ending is set while the execution is ending: END ran and bpftrace is
+	// printing its maps, so the lines and maps so far are incomplete.
+	Ending bool
 }
 
 // Duration is how long the execution has run (so far, when it is running).
@@ -65,13 +68,18 @@ func (m *Manager) Result(ctx context.Context, id string, q Query) (*Page, error)
 	if err != nil {
 		return nil, err
 	}
-	if q.Wait > 0 && e.Status == StatusRunning && e.LinesTotal <= q.Offset {
+	// A wait returns at new output, but not in the middle of the map dump
+	// at the end: maps print in ascending order, so a reader stopped there
+	// would see the least significant entries and take them for the table.
+	if q.Wait > 0 && e.Status == StatusRunning && (e.LinesTotal <= q.Offset || m.ending(id)) {
 		if e, err = m.waitFor(ctx, id, e, q); err != nil {
 			return nil, err
 		}
 	}
+	var ending bool
 	if r := m.lookup(id); r != nil && e.Status == StatusRunning {
 		r.overlay(e)
+		ending = r.isExiting()
 	}
 	lines, err := m.db.ReadOutput(ctx, id, q.Offset, q.Limit, q.MaxBytes)
 	if err != nil {
@@ -89,7 +97,14 @@ func (m *Manager) Result(ctx context.Context, id string, q Query) (*Page, error)
 		Offset:     q.Offset,
 		NextOffset: next,
 		HasMore:    next < e.LinesTotal,
+		Ending:     ending,
 	}, nil
+}
+
+// ending reports whether a run of this server is printing its maps.
+func (m *Manager) ending(id string) bool {
+	r := m.lookup(id)
+	return r != nil && r.isExiting()
 }
 
 func (m *Manager) waitFor(ctx context.Context, id string, e *store.Execution, q Query) (*store.Execution, error) {
@@ -125,7 +140,7 @@ func (m *Manager) waitFor(ctx context.Context, id string, e *store.Execution, q 
 			}
 			return nil, err
 		}
-		if e.Status != StatusRunning || e.LinesTotal > q.Offset {
+		if e.Status != StatusRunning || e.LinesTotal > q.Offset && !m.ending(id) {
 			return e, nil
 		}
 	}
