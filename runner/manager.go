@@ -389,7 +389,9 @@ func (m *Manager) Stop(ctx context.Context, id string) (*StopResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &StopResult{Execution: e, AlreadyEnded: !first}, nil
+		// A run that ended on its own while the request was on its way (it
+		// is forgotten only after its end is stored) had already ended.
+		return &StopResult{Execution: e, AlreadyEnded: !first || e.EndReason != EndStopped}, nil
 	}
 	e, err := m.find(ctx, id)
 	if err != nil {
