@@ -6,52 +6,9 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/bpftrace-mcp/bpftrace-mcp/audit"
-	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
-	"github.com/bpftrace-mcp/bpftrace-mcp/store"
-	"github.com/bpftrace-mcp/bpftrace-mcp/validate"
 )
 
 const auditURI = "bpftrace://audit"
-
-// audit records a decision about a program. The decision is "denied" when
-// the policy refused it, with the first refusing rule; other refusals
-// (syntax, probes missing here) are "allowed" by the policy and recorded
-// with their outcome.
-func (s *Server) audit(ctx context.Context, action, client, program, id string, v *validate.Result, outcome string, target *policy.Scope) {
-	if s.o.Audit == nil {
-		return
-	}
-	e := &store.AuditEntry{Client: client, Action: action, ExecutionID: id, Program: program,
-		Decision: audit.Allowed, Outcome: outcome}
-	if v != nil {
-		for _, d := range v.Diagnostics {
-			if d.Code == "policy" && d.Severity == validate.Error {
-				e.Decision, e.Rule = audit.Denied, d.Rule
-				break
-			}
-		}
-	}
-	if target != nil {
-		e.Detail = "target " + target.String()
-	}
-	s.o.Audit.Record(ctx, e)
-}
-
-func (s *Server) recordStop(ctx context.Context, req *mcp.CallToolRequest, id, outcome string) {
-	if s.o.Audit != nil {
-		s.o.Audit.Record(ctx, &store.AuditEntry{Client: clientName(req), Action: audit.ActionStop, ExecutionID: id,
-			Decision: audit.Allowed, Outcome: outcome})
-	}
-}
-
-func firstError(v *validate.Result) string {
-	if errs := v.Errors(); len(errs) > 0 {
-		return errs[0].Message
-	}
-	return ""
-}
 
 type auditEntryOut struct {
 	Time          string `json:"time"`

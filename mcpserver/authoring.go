@@ -8,11 +8,11 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/bpftrace-mcp/bpftrace-mcp/audit"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/host"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 	"github.com/bpftrace-mcp/bpftrace-mcp/runner"
+	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/validate"
 )
 
@@ -127,18 +127,10 @@ func (s *Server) describeProbe(ctx context.Context, _ *mcp.CallToolRequest, in d
 }
 
 func (s *Server) validateProgram(ctx context.Context, req *mcp.CallToolRequest, in validateIn) (*mcp.CallToolResult, validateOut, error) {
-	if len(in.Program) > s.o.Runner.Limits().MaxProgramBytes {
-		return nil, validateOut{}, fmt.Errorf("program is %d bytes, more than the %d allowed", len(in.Program), s.o.Runner.Limits().MaxProgramBytes)
-	}
-	r, err := s.o.Validator.Full(ctx, in.Program, in.Target)
+	r, err := s.trace.Validate(ctx, principal(ctx), trace.Request{Program: in.Program, Target: in.Target, Client: clientName(req)})
 	if err != nil {
 		return nil, validateOut{}, err
 	}
-	outcome := "valid"
-	if !r.Valid() {
-		outcome = "invalid: " + firstError(r)
-	}
-	s.audit(ctx, audit.ActionValidate, clientName(req), in.Program, "", r, outcome, in.Target)
 	out := validateOut{
 		Valid: r.Valid(), Diagnostics: r.Diagnostics, Probes: r.AttachPoints, ProbeCount: r.ProbeCount, Compiled: r.Compiled,
 	}
@@ -147,7 +139,25 @@ func (s *Server) validateProgram(ctx context.Context, req *mcp.CallToolRequest, 
 	} else {
 		out.Summary = fmt.Sprintf("invalid: %d error(s); fix them and validate again", len(r.Errors()))
 	}
-	return nil, out, nil
+	return textResult(out.text()), out, nil
+}
+
+// text renders the verdict for a model: the summary, each diagnostic with
+// its position and hint, and what each attach point expands to.
+func (out *validateOut) text() string {
+	var b strings.Builder
+	b.WriteString(out.Summary + "\n")
+	for _, d := range out.Diagnostics {
+		b.WriteString(d.String() + "\n")
+	}
+	for _, p := range out.Probes {
+		fmt.Fprintf(&b, "%s (line %d): %d probe(s)", p.Raw, p.Line, p.Count)
+		if !p.Available {
+			b.WriteString(", not available here")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 type systemInfoIn struct {

@@ -34,7 +34,7 @@ func (s *Server) complete(ctx context.Context, req *mcp.CompleteRequest) (*mcp.C
 	if p.Ref.URI != executionURIPrefix+"{id}" || p.Argument.Name != "id" {
 		return res, nil
 	}
-	es, err := s.o.Runner.List(ctx, store.ExecutionFilter{Limit: 500})
+	es, err := s.trace.List(ctx, principal(ctx), store.ExecutionFilter{Limit: 500})
 	if err != nil {
 		return nil, err
 	}

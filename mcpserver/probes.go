@@ -56,14 +56,38 @@ func (s *Server) listProbes(ctx context.Context, _ *mcp.CallToolRequest, in list
 		return nil, listProbesOut{}, err
 	}
 	out := listProbesOut{Probes: []string{}, Count: len(all)}
-	if offset < len(all) {
-		end := min(offset+limit, len(all))
+	if offset >= len(all) {
+		return textResult(out.text(offset)), out, nil
+	}
+	// A page ends at limit, or earlier where the answer would pass the
+	// byte budget; next_cursor then continues from there.
+	end := min(offset+limit, len(all))
+	for {
 		out.Probes = all[offset:end]
+		out.NextCursor = ""
 		if end < len(all) {
 			out.NextCursor = encodeCursor(end, in.Filter)
 		}
+		text := out.text(offset)
+		if end == offset+1 || jsonLen(out)+jsonLen(text)+ceilingEnvelope*3 <= s.trace.Budget().Default {
+			return textResult(text), out, nil
+		}
+		end = offset + (end-offset)*9/10
 	}
-	return nil, out, nil
+}
+
+// text renders a page of probes for a model: a summary, then a name a line.
+func (out *listProbesOut) text(offset int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "probes %d-%d of %d", offset, offset+len(out.Probes), out.Count)
+	if out.NextCursor != "" {
+		fmt.Fprintf(&b, " (more: list_probes with the same filter and cursor=%q)", out.NextCursor)
+	}
+	b.WriteString(":\n")
+	for _, p := range out.Probes {
+		b.WriteString(p + "\n")
+	}
+	return b.String()
 }
 
 // A cursor is the offset of the next page, bound to the filter it pages

@@ -12,6 +12,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/runner"
+	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/validate"
 )
 
@@ -40,13 +41,18 @@ type Options struct {
 	// SelfExclusion says, for system_info, how traces are kept from
 	// observing the server and its bpftrace processes.
 	SelfExclusion string
+	// Answers bounds the size of every answer; zero fields are defaults.
+	Answers trace.Budget
+	// MaxExecWait is the longest exec_program with wait waits; 0: 45s.
+	MaxExecWait time.Duration
 }
 
 // Server is a configured MCP server. It is safe for concurrent use.
 type Server struct {
-	o   Options
-	log *slog.Logger
-	mcp *mcp.Server
+	o     Options
+	log   *slog.Logger
+	mcp   *mcp.Server
+	trace *trace.Service
 }
 
 // New builds the server with all its tools.
@@ -61,7 +67,12 @@ func New(o Options) (*Server, error) {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
-	s := &Server{o: o, log: log}
+	svc, err := trace.New(trace.Options{Runner: o.Runner, Validator: o.Validator, Audit: o.Audit, Logger: log,
+		Budget: o.Answers, MaxExecWait: o.MaxExecWait})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, log: log, trace: svc}
 	s.mcp = mcp.NewServer(&mcp.Implementation{
 		Name:    "bpftrace-mcp",
 		Title:   "bpftrace",
@@ -77,6 +88,7 @@ func New(o Options) (*Server, error) {
 		},
 	})
 	s.mcp.AddReceivingMiddleware(withPrincipal)
+	s.mcp.AddReceivingMiddleware(s.capAnswers)
 	s.addProbeTools()
 	s.addHelperTools()
 	s.addAuthoringTools()

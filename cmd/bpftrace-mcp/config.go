@@ -25,6 +25,9 @@ type fileConfig struct {
 		MaxTimeoutSeconds     *int   `toml:"max_timeout_seconds"`
 		MaxOutputBytes        *int64 `toml:"max_output_bytes"`
 		MaxProgramBytes       *int   `toml:"max_program_bytes"`
+		ResponseBytes         *int   `toml:"response_bytes"`
+		MaxResponseBytes      *int   `toml:"max_response_bytes"`
+		ExecWaitSeconds       *int   `toml:"exec_wait_seconds"`
 	} `toml:"limits"`
 	Checks struct {
 		TimeoutSeconds *int   `toml:"timeout_seconds"`
@@ -104,6 +107,15 @@ func loadConfig(path string, c *config, set map[string]bool) error {
 	}
 	if fromFile("max-program-bytes") {
 		setPtr(&c.limits.MaxProgramBytes, fc.Limits.MaxProgramBytes)
+	}
+	if fromFile("response-bytes") {
+		setPtr(&c.answers.Default, fc.Limits.ResponseBytes)
+	}
+	if fromFile("max-response-bytes") {
+		setPtr(&c.answers.Ceiling, fc.Limits.MaxResponseBytes)
+	}
+	if fromFile("exec-wait") {
+		setSeconds(&c.execWait, fc.Limits.ExecWaitSeconds)
 	}
 	if fromFile("retain-executions") {
 		setPtr(&c.retain.MaxExecutions, fc.Retention.Executions)

@@ -20,6 +20,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 	"github.com/bpftrace-mcp/bpftrace-mcp/runner"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/validate"
 )
 
@@ -30,6 +31,8 @@ type config struct {
 	logLevel slog.Level
 	limits   runner.Limits
 	checks   bpftrace.CheckLimits
+	answers  trace.Budget  // the size of answers to clients
+	execWait time.Duration // the longest exec_program with wait waits
 	retain   store.Options
 	version  bool
 	http     httpFlags
@@ -56,6 +59,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.limits.MaxTimeout, "max-timeout", c.limits.MaxTimeout, "longest timeout a run may ask for")
 	fs.Int64Var(&c.limits.MaxOutputBytes, "max-output-bytes", c.limits.MaxOutputBytes, "output stored per execution; past it lines are counted as dropped")
 	fs.IntVar(&c.limits.MaxProgramBytes, "max-program-bytes", c.limits.MaxProgramBytes, "largest program accepted")
+	fs.IntVar(&c.answers.Default, "response-bytes", trace.DefaultAnswerBytes, "size of a get_result answer that sets no max_bytes (data and text together)")
+	fs.IntVar(&c.answers.Ceiling, "max-response-bytes", trace.DefaultCeiling, "largest answer any request may get")
+	fs.DurationVar(&c.execWait, "exec-wait", trace.DefaultMaxExecWait, "longest exec_program with wait waits before it answers with the run still going (keep it under the clients' request timeout, often 60s)")
 	fs.IntVar(&c.retain.MaxExecutions, "retain-executions", 500, "executions kept in history (oldest finished ones are deleted first)")
 	fs.Int64Var(&c.retain.MaxOutputBytes, "retain-bytes", 1<<30, "output bytes kept in history across all executions")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -186,6 +192,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Version:       version(),
 		LogBridge:     bridge,
 		SelfExclusion: self.Describe(),
+		Answers:       c.answers,
+		MaxExecWait:   c.execWait,
 	})
 	if err != nil {
 		return err
