@@ -73,9 +73,10 @@ test-version: build interop-deps
 	node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --bpftrace "$$bin" --db "$$tmp/e2e.db"; \
 	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin"
 
-e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client
+e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client, every answer within the ceiling
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-		node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --db "$$tmp/e2e.db"
+		node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --db "$$tmp/e2e.db" && \
+		node $(INTEROP)/e2e-budget.mjs ./$(BIN) --db "$$tmp/budget.db"
 
 e2e-http: build interop-deps ## end-to-end tests over Streamable HTTP: TS SDK, Inspector CLI, conformance suite (loopback)
 	node $(INTEROP)/e2e-http.mjs ./$(BIN)
