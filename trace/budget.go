@@ -61,6 +61,24 @@ type MapPage struct {
 	all []output.Entry
 }
 
+// UnmarshalJSON reads what marshalling a MapPage writes: output.Map's own
+// UnmarshalJSON would otherwise be promoted and drop the paging fields.
+func (p *MapPage) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &p.Map); err != nil {
+		return err
+	}
+	var paging struct {
+		EntriesTotal int  `json:"entries_total"`
+		Offset       int  `json:"offset"`
+		Truncated    bool `json:"truncated"`
+	}
+	if err := json.Unmarshal(b, &paging); err != nil {
+		return err
+	}
+	p.EntriesTotal, p.Offset, p.Truncated = paging.EntriesTotal, paging.Offset, paging.Truncated
+	return nil
+}
+
 // ordered returns a map's entries most significant first: by value,
 // descending; histograms by their count; entries of equal weight, and
 // values that are not numbers, keep bpftrace's order.

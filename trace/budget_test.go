@@ -129,4 +129,11 @@ func TestTextIsNotEscaped(t *testing.T) {
 	if !strings.Contains(string(b), `"entries_total":3`) || !strings.Contains(string(b), `"truncated":false`) {
 		t.Errorf("data: %s", b)
 	}
+	// A client reads the paging fields back.
+	r.Maps[0].Offset, r.Maps[0].Truncated = 1, true
+	b, _ = json.Marshal(r.Maps[0])
+	var back MapPage
+	if err := json.Unmarshal(b, &back); err != nil || back.EntriesTotal != 3 || back.Offset != 1 || !back.Truncated || back.Name != "@opens" || len(back.Entries) != 3 {
+		t.Errorf("read back %s: %+v %v", b, back, err)
+	}
 }
