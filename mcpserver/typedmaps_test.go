@@ -27,8 +27,10 @@ interval:ms:1500 { exit(); }`,
 		t.Fatalf("run %s: %s", out.Status, out.ErrorMessage)
 	}
 	maps := map[string]*output.Map{}
+	total := map[string]int{} // entries the map has; the answer may hold fewer
 	for _, m := range out.Maps {
-		maps[m.Name] = m
+		maps[m.Name] = &m.Map
+		total[m.Name] = m.EntriesTotal
 	}
 	for _, name := range []string{"@sys", "@p", "@h", "@a"} {
 		if maps[name] == nil || len(maps[name].Entries) == 0 {
@@ -45,7 +47,7 @@ interval:ms:1500 { exit(); }`,
 	if named == 0 {
 		t.Errorf("no syscall named in @sys: %+v", maps["@sys"].Entries)
 	}
-	if s := maps["@sys"].Summary; s == nil || s.Keys != len(maps["@sys"].Entries) || s.Sum == nil || *s.Sum <= 0 || s.Max == nil {
+	if s := maps["@sys"].Summary; s == nil || s.Keys != total["@sys"] || s.Sum == nil || *s.Sum <= 0 || s.Max == nil {
 		t.Errorf("@sys summary %+v", s)
 	}
 	for _, e := range maps["@p"].Entries {
