@@ -30,23 +30,26 @@ const (
 	DiffMatched = "matched"
 	// DiffCached: they agreed for this program, bpftrace and policy before.
 	DiffCached = "cached"
-	// DiffNoCText: the program holds none of the characters or words that
-	// make bpftrace hand text to clang, so bpftrace cannot expand a macro
-	// in it and there is nothing to compare.
-	DiffNoCText = "no C text"
+	// DiffNoDirective: the program holds no character that could start a
+	// directive, so no macro can be defined for bpftrace to expand and
+	// there is nothing to compare.
+	DiffNoDirective = "no directive characters"
 	// DiffUnavailable: the AST of this bpftrace (0.24 and later) is not
 	// read here; the preprocessor guard alone stands.
 	DiffUnavailable = "unavailable"
 )
 
-// needsDifferential reports whether bpftrace could hand any of src to
-// clang: only text after a #, a struct, union or enum keyword, or the
-// digraph and trigraph spellings of # can reach it (and so define a macro
-// bpftrace's lexer would expand), wherever they stand, strings and
-// comments included. This is deliberately cruder than the guard, so that
-// a gap in the guard's model cannot also skip the comparison.
+// needsDifferential reports whether src holds anything that could put a
+// directive (and so a macro bpftrace's lexer would expand) before clang: a
+// #, the digraph or trigraph spelling of it, a backslash that could splice
+// one, or a pragma operator, wherever it stands, strings and comments
+// included. Without any of these no text of the program can define a
+// macro, whatever bpftrace's lexer makes of it (a struct definition alone
+// cannot), so there is nothing to compare. This is deliberately cruder
+// than the guard, so that a gap in the guard's model of bpftrace's lexer
+// cannot also skip the comparison.
 func needsDifferential(src string) bool {
-	for _, s := range []string{"#", "%:", "??=", "\\", "struct", "union", "enum", "_Pragma", "__pragma"} {
+	for _, s := range []string{"#", "%:", "??=", "\\", "_Pragma", "__pragma"} {
 		if strings.Contains(src, s) {
 			return true
 		}
@@ -100,7 +103,7 @@ func (c *verdicts) add(k [32]byte) {
 // functions called. A difference means something rewrote the program
 // between the checks and bpftrace (a C macro, say), and the program is
 // refused. It runs only on a valid result, and only when bpftrace could
-// hand part of the program to clang (see needsDifferential); a program it
+// put a directive before clang (see needsDifferential); a program it
 // has already matched for this bpftrace and policy is not parsed again.
 // An error means bpftrace could not be run; the caller must not run the
 // program then.
@@ -109,7 +112,7 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 		return nil
 	}
 	if !needsDifferential(r.Source) {
-		r.Differential = DiffNoCText
+		r.Differential = DiffNoDirective
 		return nil
 	}
 	k := v.verdicts.key(v, r.Source)
