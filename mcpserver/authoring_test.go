@@ -3,12 +3,16 @@ package mcpserver
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 func TestDescribeProbe(t *testing.T) {
@@ -82,13 +86,18 @@ func TestSystemInfo(t *testing.T) {
 	for _, p := range info.ProbeTypes {
 		avail[p.Name] = p.Available
 	}
+	// This kind of host has no kprobes, no usable kfunc and no PMU. Raw
+	// tracepoints came in 0.18, and need kernel BTF from 0.24.
+	v := testenv.Version(t)
+	_, btfErr := os.Stat("/sys/kernel/btf/vmlinux")
+	rawtracepoint := v.Has(version.RawTracepoint) && (!v.AtLeast("0.24") || btfErr == nil)
 	for name, want := range map[string]bool{"tracepoint": true, "uprobe": true, "usdt": true, "profile": true, "interval": true,
-		"software": true, "kprobe": false, "kfunc": false, "hardware": false, "rawtracepoint": false} {
+		"software": true, "kprobe": false, "kfunc": false, "hardware": false, "rawtracepoint": rawtracepoint} {
 		if got, ok := avail[name]; !ok || got != want {
 			t.Errorf("probe type %s available = %v (listed %v), want %v", name, got, ok, want)
 		}
 	}
-	if info.Bpftrace.Version != "0.17.0" || info.Kernel.Release == "" || info.Privileges.Mode != "root" || info.Limits.MaxConcurrent != 4 {
+	if info.Bpftrace.Version != v.String() || info.Kernel.Release == "" || info.Privileges.Mode != "root" || info.Limits.MaxConcurrent != 4 {
 		t.Errorf("system_info = %s", b)
 	}
 }
