@@ -47,8 +47,10 @@ test: build interop-deps ## every test: unit once, then integration and end to e
 	{ test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); false; }; } && \
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(filter-out $(INTEGRATION),$(shell $(GO) list ./...)); rc=$$?; \
 	wait $$roots || rc=1; exit $$rc
-	@for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || exit 1; done
-	@echo "make test: passed for bpftrace $(BPFTRACE)"
+	@# Every release runs, so that one run shows the state of all of them.
+	@failed=; for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || failed="$$failed $$v"; done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED for bpftrace$$failed (of $(BPFTRACE))" >&2; exit 1; fi; \
+	echo "make test: passed for bpftrace $(BPFTRACE)"
 
 roots: ## build the Debian roots of bpftrace 0.23 and 0.27 for the tests (once; kept in /var/cache/bpftrace-mcp)
 	@pids=; for s in $(foreach v,$(filter-out 0.17,$(BPFTRACE)),$(suite_$(v))); do \
@@ -61,17 +63,18 @@ roots: ## build the Debian roots of bpftrace 0.23 and 0.27 for the tests (once; 
 # bpftrace. A release that cannot be prepared fails the run; nothing is
 # skipped for want of it.
 test-version: build interop-deps
-	@set -e; \
-	case "$(V)" in \
+	@case "$(V)" in \
 	0.17) bin=$$(command -v bpftrace || echo /usr/sbin/bpftrace); \
 	      "$$bin" --version 2>/dev/null | grep -q 'v0\.17\.' || { echo "make test: the host's bpftrace ($$bin) is not 0.17: $$("$$bin" --version 2>&1)" >&2; exit 1; } ;; \
 	*) bin=$$(./scripts/bpftrace-root.sh $(suite_$(V))) || { echo "make test: cannot prepare bpftrace $(V) (Debian $(suite_$(V))); see above" >&2; exit 1; } ;; \
 	esac; \
 	echo "=== bpftrace $(V): $$bin"; \
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
-	BPFTRACE_MCP_TEST_BPFTRACE=$$bin CGO_ENABLED=1 $(GO) test -race -count=1 $(INTEGRATION); \
-	node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --bpftrace "$$bin" --db "$$tmp/e2e.db"; \
-	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin"
+	rc=0; \
+	BPFTRACE_MCP_TEST_BPFTRACE=$$bin CGO_ENABLED=1 $(GO) test -race -count=1 $(INTEGRATION) || rc=1; \
+	node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --bpftrace "$$bin" --db "$$tmp/e2e.db" || rc=1; \
+	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin" || rc=1; \
+	[ $$rc -eq 0 ] || echo "=== bpftrace $(V): FAILED" >&2; exit $$rc
 
 e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client, every answer within the ceiling
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
