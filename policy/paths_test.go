@@ -402,3 +402,37 @@ func FuzzCanonicalize(f *testing.F) {
 		}
 	})
 }
+
+// TestHardLinkToSensitiveFile: a hard link gives a library of the
+// sensitive class another name and no symlink to follow; the policy knows
+// the file by its device and inode.
+func TestHardLinkToSensitiveFile(t *testing.T) {
+	tr := newPathsTree(t)
+	lib := filepath.Join(tr.root, "usr/lib/x86_64-linux-gnu")
+	if err := os.MkdirAll(filepath.Join(tr.root, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(tr.root, "tmp", "innocent-hard")
+	if err := os.Link(filepath.Join(lib, "libcrypt.so.1.1.0"), link); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	p := Default()
+	known := SensitiveFiles([]string{lib, filepath.Join(tr.root, "nonexistent")}, p.Sensitive.Binaries)
+	if len(known) == 0 {
+		t.Fatal("no sensitive file found in the tree")
+	}
+	wd, _ := os.Getwd()
+	src := "uprobe:" + link + ":crypt { @ = count(); }"
+	prog, err := lang.Parse("stdin", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bins := ResolveBinaries(prog, tr.resolve, wd)
+	if vs := p.Check(Input{Program: prog, Binaries: bins}); len(vs) != 0 {
+		t.Fatalf("without identities the hard link is judged by its name only, got %v", rules(vs))
+	}
+	vs := p.Check(Input{Program: prog, Binaries: bins, SensitiveFiles: known})
+	if len(vs) != 1 || vs[0].Rule != RuleSensitiveBinary || !strings.Contains(vs[0].Message, "same file as") {
+		t.Errorf("hard link: got %+v", vs)
+	}
+}

@@ -100,6 +100,10 @@ type Input struct {
 	// files its target resolves to (see [ResolveBinaries]). An attach point
 	// missing here is refused: the policy judges files, not spellings.
 	Binaries map[*lang.AttachPoint]Binaries
+	// SensitiveFiles are the installed files of the sensitive class, by
+	// identity (see [SensitiveFiles]): a binary that is one of them under
+	// another name (a hard link) is sensitive too.
+	SensitiveFiles map[FileID]string
 }
 
 // Check returns every violation of the policy, in source order.
@@ -274,7 +278,7 @@ func (p *Policy) checkProbes(in Input) []Violation {
 					continue
 				}
 				names = judged
-				if v, bad := p.checkSensitiveBinary(ap, bs); bad {
+				if v, bad := p.checkSensitiveBinary(ap, bs, in.SensitiveFiles); bad {
 					vs = append(vs, v)
 				}
 			}

@@ -2,10 +2,14 @@ package policy
 
 import (
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+	"github.com/bpftrace-mcp/bpftrace-mcp/realpath"
 )
 
 // Rule names of the checks of this file and of binaries.go, as the
@@ -95,11 +99,14 @@ func (p *Policy) sensitive(v Violation, summary string) Violation {
 	return v
 }
 
-func (p *Policy) checkSensitiveBinary(ap *lang.AttachPoint, bs Binaries) (Violation, bool) {
+func (p *Policy) checkSensitiveBinary(ap *lang.AttachPoint, bs Binaries, known map[FileID]string) (Violation, bool) {
 	for _, b := range bs.Files {
 		g := matchAny(p.Sensitive.Binaries, b.Path)
 		if g == "" && b.Root != "" {
 			g = matchAny(p.Sensitive.Binaries, b.InRoot())
+		}
+		if same, ok := known[FileID{b.Dev, b.Ino}]; g == "" && ok && len(p.Sensitive.Binaries) > 0 {
+			g = "same file as " + same
 		}
 		if g == "" {
 			continue
@@ -447,4 +454,64 @@ func wildcardMayBeData(pattern string) bool {
 		}
 	}
 	return false
+}
+
+// FileID identifies a file by device and inode.
+type FileID struct{ Dev, Ino uint64 }
+
+// SensitiveDirs are the directories where the binaries of the sensitive
+// class are installed, searched by [SensitiveFiles].
+var SensitiveDirs = []string{
+	"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+	"/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/security", "/usr/lib/security",
+	"/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security",
+	"/lib/aarch64-linux-gnu/security", "/usr/lib/aarch64-linux-gnu/security",
+	"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/libexec/openssh", "/usr/lib/openssh", "/usr/libexec/sudo", "/usr/lib/sudo",
+}
+
+// SensitiveFiles finds the files in dirs (not their subdirectories) whose
+// canonical path matches one of globs, by identity: a hard link to one of
+// them under another name is the same file, and the policy judges it so.
+func SensitiveFiles(dirs, globs []string) map[FileID]string {
+	out := map[FileID]string{}
+	if len(globs) == 0 {
+		return out
+	}
+	// The last component of each glob picks the few names worth matching
+	// in full (a directory holds thousands).
+	var lasts []string
+	for _, g := range globs {
+		lasts = append(lasts, g[strings.LastIndexByte(g, '/')+1:])
+	}
+	named := func(name string) bool {
+		for _, l := range lasts {
+			if ok, _ := path.Match(l, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	for _, dir := range dirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
+			}
+			// The real file of an installed library or program has the
+			// name the globs describe; only those are resolved.
+			p := filepath.Join(dir, e.Name())
+			if !named(e.Name()) || matchAny(globs, p) == "" {
+				continue
+			}
+			f, err := realpath.Resolve(p, "/")
+			if err != nil || matchAny(globs, f.Path) == "" {
+				continue
+			}
+			out[FileID{f.Dev, f.Ino}] = f.Path
+		}
+	}
+	return out
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
@@ -227,9 +229,30 @@ type Compiler interface {
 
 // Validator checks programs. It is safe for concurrent use.
 type Validator struct {
-	o        Options
-	policyID string
-	verdicts *verdicts
+	o         Options
+	policyID  string
+	verdicts  *verdicts
+	sensitive *sensitiveFiles
+}
+
+// sensitiveFiles caches the installed files of the sensitive class by
+// identity, read again when older than a minute (a package install adds
+// some).
+type sensitiveFiles struct {
+	mu    sync.Mutex
+	at    time.Time
+	key   string // the globs the files were found for
+	files map[policy.FileID]string
+}
+
+func (s *sensitiveFiles) get(globs []string) map[policy.FileID]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.Join(globs, "\x00")
+	if s.files == nil || s.key != key || time.Since(s.at) > time.Minute {
+		s.files, s.at, s.key = policy.SensitiveFiles(policy.SensitiveDirs, globs), time.Now(), key
+	}
+	return s.files
 }
 
 // New returns a Validator.
@@ -241,7 +264,7 @@ func New(o Options) *Validator {
 		def := policy.Default()
 		o.Policy = &def
 	}
-	return &Validator{o: o, policyID: policyID(*o.Policy), verdicts: &verdicts{seen: map[[32]byte]bool{}}}
+	return &Validator{o: o, policyID: policyID(*o.Policy), verdicts: &verdicts{seen: map[[32]byte]bool{}}, sensitive: &sensitiveFiles{}}
 }
 
 // Static runs the checks that need no bpftrace process: parsing, attach
@@ -356,7 +379,11 @@ func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Sco
 	// which is the server's.
 	base, _ := os.Getwd()
 	r.Binaries = policy.ResolveBinaries(prog, resolve, base)
-	for _, vi := range v.o.Policy.Check(policy.Input{Source: r.Source, Program: prog, Expanded: r.expanded, Scope: scope, Binaries: r.Binaries}) {
+	var known map[policy.FileID]string
+	if len(r.Binaries) > 0 {
+		known = v.sensitive.get(v.o.Policy.Sensitive.Binaries)
+	}
+	for _, vi := range v.o.Policy.Check(policy.Input{Source: r.Source, Program: prog, Expanded: r.expanded, Scope: scope, Binaries: r.Binaries, SensitiveFiles: known}) {
 		if vi.Rule == policy.RuleBinary && r.hasErrorAt(vi.Pos) {
 			continue // the attach point is already refused: no probe matches it
 		}
