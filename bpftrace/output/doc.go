@@ -33,7 +33,7 @@
 //
 // Beyond what text mode shows, a decoded [Map] is typed for a reader that
 // is a program or a model: key parts that are numbers are numbers, stack
-// keys are [Frames], raw_syscalls ids are [Syscall]s named for this host's
+// keys are [Stack]s (lists of frames), raw_syscalls ids are [Syscall]s named for this host's
 // architecture, each map has a [Summary] (keys, sum, min, max) and each
 // histogram a [HistSummary] (count, p50/p90/p99, range). [Map.Ranked] orders
 // entries most significant first. None of this changes [Map.Text].

@@ -9,20 +9,29 @@ import (
 
 //go:generate go run ./internal/syscallgen -o syscalls_table.go
 
-// Frames is a kstack or ustack key: one string per frame, innermost first
-// ("vfs_read+5"). Text mode prints it as a newline, then each frame indented
-// by four spaces and followed by a newline.
-type Frames []string
+// Stack is a kstack or ustack key part: its frames, innermost first
+// ("vfs_read+5"). Its JSON is the list of frames.
+type Stack struct {
+	Frames []string
+	// text is the key as bpftrace wrote it, which differs between
+	// versions (indented by four spaces in 0.17, eight in text mode of
+	// later ones, not at all in 0.27's JSON); Text renders it as it was.
+	text string
+}
 
-// frameIndent is how bpftrace 0.17 indents the frames of a stack in its
-// default mode.
+// frameIndent is how bpftrace 0.17 indents the frames of a stack.
 const frameIndent = "    "
 
-// String renders the frames as text mode prints them.
-func (f Frames) String() string {
+// String renders the stack as bpftrace wrote it, or, for a stack read back
+// from JSON, as bpftrace 0.17 does: a newline, then each frame indented by
+// four spaces and followed by a newline.
+func (s Stack) String() string {
+	if s.text != "" {
+		return s.text
+	}
 	var b strings.Builder
 	b.WriteByte('\n')
-	for _, fr := range f {
+	for _, fr := range s.Frames {
 		b.WriteString(frameIndent)
 		b.WriteString(fr)
 		b.WriteByte('\n')
@@ -30,29 +39,46 @@ func (f Frames) String() string {
 	return b.String()
 }
 
-// parseFrames splits a stack as text mode prints it into frames. It reports
-// false when the text is not in that form exactly (another stack mode, say),
-// so that rendering the frames always gives the text back.
-func parseFrames(s string) (Frames, bool) {
-	body, ok := strings.CutPrefix(s, "\n")
-	if !ok || !strings.HasSuffix(body, "\n") && body != "" {
-		return nil, false
+// Equal reports whether two stacks have the same frames, however bpftrace
+// wrote them.
+func (s Stack) Equal(o Stack) bool {
+	if len(s.Frames) != len(o.Frames) {
+		return false
 	}
-	f := Frames{}
-	for _, line := range strings.SplitAfter(body, "\n") {
-		if line == "" {
-			continue
+	for i := range s.Frames {
+		if s.Frames[i] != o.Frames[i] {
+			return false
 		}
-		fr, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), frameIndent)
-		if !ok || fr == "" || fr[0] == ' ' || fr[0] == '\t' {
-			return nil, false
+	}
+	return true
+}
+
+// MarshalJSON writes the frames.
+func (s Stack) MarshalJSON() ([]byte, error) {
+	if s.Frames == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(s.Frames)
+}
+
+// parseStack reads a stack key: a newline, then one frame a line, each
+// indented or not. bpftrace 0.23 writes the newlines of its JSON keys as
+// the two characters \n. It reports false for anything else.
+func parseStack(s string) (Stack, bool) {
+	sep := "\n"
+	if !strings.HasPrefix(s, sep) {
+		sep = `\n`
+		if !strings.HasPrefix(s, sep) || strings.Contains(s, "\n") {
+			return Stack{}, false
 		}
-		f = append(f, fr)
 	}
-	if f.String() != s {
-		return nil, false
+	st := Stack{Frames: []string{}, text: s}
+	for _, line := range strings.Split(s, sep) {
+		if fr := strings.TrimSpace(line); fr != "" {
+			st.Frames = append(st.Frames, fr)
+		}
 	}
-	return f, true
+	return st, true
 }
 
 // Syscall is a syscall number in a key with its name on the traced host's
@@ -131,9 +157,9 @@ func typeKey(s string, kind KeyKind, goarch string) any {
 	if n, ok := parseInteger(s); ok {
 		return n
 	}
-	if strings.HasPrefix(s, "\n") && kind != KeyInt {
-		if f, ok := parseFrames(s); ok {
-			return f
+	if kind != KeyInt {
+		if st, ok := parseStack(s); ok {
+			return st
 		}
 	}
 	return s
@@ -164,17 +190,17 @@ func keyPartText(p any) string {
 		return strconv.FormatInt(p, 10)
 	case uint64:
 		return strconv.FormatUint(p, 10)
-	case Frames:
+	case Stack:
 		return p.String()
 	case Syscall:
 		return p.String()
-	case []any: // frames read back from JSON
-		f := make(Frames, 0, len(p))
+	case []any: // frames read back from JSON by another decoder
+		st := Stack{Frames: make([]string, 0, len(p))}
 		for _, fr := range p {
 			s, _ := fr.(string)
-			f = append(f, s)
+			st.Frames = append(st.Frames, s)
 		}
-		return f.String()
+		return st.String()
 	}
 	return valueText(p)
 }

@@ -30,7 +30,7 @@ type Map struct {
 // a histogram's Summary comes before its Buckets.
 type Entry struct {
 	// Key holds the key parts; nil for a map without keys. A part is an
-	// int64 (uint64 above math.MaxInt64) for a number, a string, [Frames]
+	// int64 (uint64 above math.MaxInt64) for a number, a string, a [Stack]
 	// for a kstack or ustack, or a [Syscall] for a raw_syscalls id.
 	Key []any `json:"key,omitempty"`
 	// Value is the value of a "value" map, or the average of an avg() map:

@@ -53,7 +53,7 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads what [Entry.MarshalJSON] writes. Numbers in Value
 // and Key become int64 (uint64 when too large, json.Number when not
-// integers), objects [Record]s, arrays []any, but [Frames] in a key. A
+// integers), objects [Record]s, arrays []any, but a [Stack] in a key. A
 // [Syscall] key part comes back as its name. Keys written before they were
 // typed (all strings) read as they were.
 func (e *Entry) UnmarshalJSON(b []byte) error {
@@ -76,12 +76,12 @@ func (e *Entry) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("unmarshal key: %w", err)
 			}
 			if f, ok := v.([]any); ok { // stack frames
-				frames := make(Frames, 0, len(f))
+				st := Stack{Frames: make([]string, 0, len(f))}
 				for _, fr := range f {
 					s, _ := fr.(string)
-					frames = append(frames, s)
+					st.Frames = append(st.Frames, s)
 				}
-				v = frames
+				v = st
 			}
 			e.Key[i] = v
 		}

@@ -43,7 +43,7 @@ func TestMapJSON(t *testing.T) {
 		{
 			name: "stack key, string that reads as a number, unsigned key",
 			m: Map{Name: "@k", Type: "value", Entries: []Entry{
-				{Key: []any{Frames{"vfs_read+5", "ksys_read+100"}, "007", uint64(18446744073709551615)}, Value: int64(3)},
+				{Key: []any{Stack{Frames: []string{"vfs_read+5", "ksys_read+100"}}, "007", uint64(18446744073709551615)}, Value: int64(3)},
 			}},
 			want: `{"name":"@k","type":"value","entries":[{"key":[["vfs_read+5","ksys_read+100"],"007",18446744073709551615],"value":3}]}`,
 		},
