@@ -173,8 +173,8 @@ func partsText(key []any) string {
 	s := make([]string, len(key))
 	for i, p := range key {
 		switch p := p.(type) {
-		case output.Frames:
-			s[i] = strings.Join(p, "; ")
+		case output.Stack:
+			s[i] = strings.Join(p.Frames, "; ")
 		case output.Syscall:
 			s[i] = p.Name
 		default:
