@@ -183,7 +183,7 @@ type Probe struct {
 }
 
 // Block is a brace-delimited list of statements: a probe body, the branch of
-// an if, a loop body, or (bpftrace 0.22 and later) a nested block.
+// an if, a loop body, or (bpftrace 0.24 and later) a nested block.
 type Block struct {
 	Extent
 	Stmts []Stmt
@@ -241,9 +241,11 @@ type While struct {
 // (bpftrace 0.24); from 0.25 the parentheses may be left out.
 type For struct {
 	Extent
-	Var  *Var
-	Iter Expr // usually *MapExpr or *Range
-	Body *Block
+	// Parens is true when the header is in parentheses: for ($i : ...).
+	Parens bool
+	Var    *Var
+	Iter   Expr // usually *MapExpr or *Range
+	Body   *Block
 }
 
 // Jump is return, break or continue.

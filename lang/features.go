@@ -34,6 +34,12 @@ func Features(prog *Program) []FeatureUse {
 			use(version.Macros, n)
 		case *Func:
 			use(version.Subprograms, n)
+		case *Block:
+			for _, st := range n.Stmts {
+				if b, ok := st.(*Block); ok {
+					use(version.NestedBlocks, b)
+				}
+			}
 		case *VarDecl:
 			if n.Let {
 				use(version.LetDecl, n)
@@ -43,6 +49,9 @@ func Features(prog *Program) []FeatureUse {
 				use(version.ForRange, n)
 			} else {
 				use(version.ForMap, n)
+			}
+			if !n.Parens {
+				use(version.ForWithoutParens, n)
 			}
 		case *AttachPoint:
 			switch {

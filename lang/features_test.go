@@ -2,6 +2,8 @@ package lang
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +20,7 @@ func TestFeatures(t *testing.T) {
 		{"import \"x\";\nlet @m = hash(2);\nmacro f($a) { $a }\nfn g(): int64 { return 1; }\nbegin { }",
 			[]string{"imports@1:1", "map_declarations@2:1", "macros@3:1", "subprograms@4:1", "lowercase_begin_end@5:1"}},
 		{"BEGIN { let $x = 1; for ($kv : @m) { } for $i : 0..2 { } }",
-			[]string{"let_declarations@1:9", "for_map@1:21", "for_range@1:40"}},
+			[]string{"let_declarations@1:9", "for_map@1:21", "for_range@1:40", "for_without_parens@1:40"}},
 		{"t:syscalls:sys_enter_read { @[args.fd] = count(); }\nfentry:vfs_read, FEXIT:vfs_read, rt:sched_switch { }",
 			[]string{"args_struct@1:31", "fentry_names@2:1", "fentry_names@2:18", "rawtracepoint@2:34"}},
 		{"BEGIN { } END { } BEGIN { }", []string{"multiple_begin_end@1:19"}},
@@ -65,6 +67,28 @@ func TestFeaturesNeedNewerThan017(t *testing.T) {
 	for _, f := range version.Facts() {
 		if v017.Has(f.Feature) {
 			t.Errorf("%s is dated %v, not after 0.17", f.Feature, f.Since)
+		}
+	}
+}
+
+// TestValidCorpusIs017: the programs of testdata/valid are written for
+// bpftrace 0.17, which accepts them; Features finds nothing newer in them.
+func TestValidCorpusIs017(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "valid", "*.bt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no valid corpus: %v", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prog, err := Parse("stdin", string(src))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, u := range Features(prog) {
+			t.Errorf("%s:%d: uses %s, which 0.17 lacks", f, u.Node.Pos().Line, u.Feature)
 		}
 	}
 }

@@ -225,6 +225,7 @@ func (p *parser) parseFor() Stmt {
 	if paren {
 		p.advance()
 	}
+	s.Parens = paren
 	v := p.cur()
 	if v.kind != tVar {
 		p.unexpected("variable", hint)

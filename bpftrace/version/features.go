@@ -33,6 +33,10 @@ const (
 	DryRun
 	// ForRange: for ($i : 0..10) { ... }.
 	ForRange
+	// NestedBlocks: a block in braces as a statement of its own.
+	NestedBlocks
+	// ForWithoutParens: for $i : 0..10 { ... }, the parentheses left out.
+	ForWithoutParens
 	// LowercaseBeginEnd: the special probes begin and end in lower case
 	// (provider names became case-insensitive).
 	LowercaseBeginEnd
@@ -136,6 +140,10 @@ var facts = [numFeatures]Fact{
 		Note: "--dry-run loads and attaches, then exits; -d needs a stage argument and -dd is gone"},
 	ForRange: {Key: "for_range", Kind: Language, Name: "a for loop over a range", Since: minor(24),
 		Note: "for ($i : 0..10) { ... } counts from 0 to 9"},
+	NestedBlocks: {Key: "nested_blocks", Kind: Language, Name: "a nested block", Since: minor(24),
+		Note: "{ let $x = 1; ... } inside a probe is a block of its own, and its variables end with it"},
+	ForWithoutParens: {Key: "for_without_parens", Kind: Language, Name: "a for loop without parentheses", Since: minor(25),
+		Note: "for $kv : @m { ... } and for $i : 0..10 { ... } may leave out the parentheses"},
 	LowercaseBeginEnd: {Key: "lowercase_begin_end", Kind: ProbeType, Name: "begin and end in lower case", Since: minor(24),
 		Note: "probe type names are case-insensitive: begin and end are the special probes; BEGIN and END still work"},
 	Macros: {Key: "macros", Kind: Language, Name: "a macro", Since: minor(24), Stable: minor(25), Unstable: "unstable_macro",
