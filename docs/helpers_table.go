@@ -272,7 +272,8 @@ func helperTable() []Helper {
 			Description: "Total of the values given",
 			Notes:       map[string]string{"0.21": "the sum can be read in expressions; before, use @x += n when you need to read it"}},
 		{Name: "tseries", Kind: KindMapFunction, Signature: "tseries(int64 n, int64 interval_ns, int64 num_intervals [, const string agg])", Since: "0.24",
-			Description: "Time series of a value over fixed intervals, printed as a chart"},
+			Description: "Time series of a value over fixed intervals, printed as a chart",
+			Notes:       map[string]string{"0.24": "unstable: bpftrace warns unless the config block sets unstable_tseries = enable (still so in 0.27)"}},
 		{Name: "zero", Kind: KindMapFunction, Signature: "zero(@map)", Since: "0.17", Async: true,
 			Description: "Set every value of a map to zero and keep its keys"},
 	}
