@@ -43,6 +43,11 @@ func TestDiscoveryBudget(t *testing.T) {
 		if !strings.Contains(string(out), `"properties"`) {
 			t.Errorf("%s: output schema %s names no fields", tool.Name, out)
 		}
+		// Every property's schema is an object: the TypeScript SDK's
+		// clients refuse a tools/list with a boolean schema (`true`) in it.
+		if strings.Contains(string(out), ":true") || strings.Contains(string(out), ":false") {
+			t.Errorf("%s: output schema %s has a boolean schema", tool.Name, out)
+		}
 		if tool.Name == "get_result" {
 			for _, field := range []string{`"status"`, `"maps"`, `"output"`, `"next_offset"`} {
 				if !strings.Contains(string(out), field) {

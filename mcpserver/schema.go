@@ -2,7 +2,11 @@ package mcpserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -20,15 +24,26 @@ func addTool[In, Out any](s *mcp.Server, t *mcp.Tool, h func(context.Context, *m
 }
 
 // conciseSchema is the schema of T cut to the names of its top-level
-// properties.
-func conciseSchema[T any]() *jsonschema.Schema {
+// properties, each with the empty schema {}. It is written as JSON by hand:
+// jsonschema-go writes an empty schema as `true`, which is valid JSON Schema
+// but which the TypeScript SDK's clients refuse in tools/list (they want an
+// object for every property), and then see no tool at all.
+func conciseSchema[T any]() json.RawMessage {
 	full, err := jsonschema.For[T](nil)
 	if err != nil {
 		panic(fmt.Sprintf("output schema of %T: %v", *new(T), err)) // a programming error, found by any test
 	}
-	c := &jsonschema.Schema{Type: "object", Properties: make(map[string]*jsonschema.Schema, len(full.Properties))}
-	for name := range full.Properties {
-		c.Properties[name] = &jsonschema.Schema{}
+	names := slices.Sorted(maps.Keys(full.Properties))
+	var b strings.Builder
+	b.WriteString(`{"type":"object","properties":{`)
+	for i, name := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n, _ := json.Marshal(name)
+		b.Write(n)
+		b.WriteString(":{}")
 	}
-	return c
+	b.WriteString("}}")
+	return json.RawMessage(b.String())
 }
