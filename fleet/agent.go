@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -198,4 +200,25 @@ func textOf(r *mcp.CallToolResult) string {
 		}
 	}
 	return "(no message)"
+}
+
+// ReadSecret reads the fleet's secret from a file: at least 32 bytes
+// (surrounding white space removed), from a file only its owner may read.
+func ReadSecret(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("fleet secret: %w", err)
+	}
+	if fi.Mode().Perm()&0o007 != 0 {
+		return nil, fmt.Errorf("fleet secret %s: others may read it (mode %v); chmod o-rwx it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("fleet secret: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) < 32 {
+		return nil, fmt.Errorf("fleet secret %s: %d bytes; use at least 32 (openssl rand -hex 32)", path, len(b))
+	}
+	return b, nil
 }

@@ -16,6 +16,13 @@ type Scope struct {
 	PID    int    `json:"pid,omitempty"`
 	Cgroup string `json:"cgroup,omitempty"` // a cgroup v2 directory, e.g. /sys/fs/cgroup/system.slice/nginx.service
 	Comm   string `json:"comm,omitempty"`   // a command name as the kernel keeps it (at most 15 bytes)
+	// Containers are container ids as a container runtime gives them (the
+	// fleet gateway sends a pod's): the run is confined to their cgroups,
+	// which ResolveContainers finds on this host.
+	Containers []string `json:"containers,omitempty"`
+
+	// cgroups are the containers' cgroup v2 directories, once resolved.
+	cgroups []string
 }
 
 // ErrBadScope is returned for a target that cannot be used.
@@ -32,7 +39,7 @@ func (s Scope) Validate() error {
 	}
 	if s.Cgroup != "" {
 		n++
-		if !strings.HasPrefix(s.Cgroup, "/sys/fs/cgroup") || path.Clean(s.Cgroup) != s.Cgroup || !safeString(s.Cgroup) {
+		if !validCgroup(s.Cgroup) {
 			return fmt.Errorf("%w: cgroup %q: give the absolute, clean path of a cgroup v2 directory under /sys/fs/cgroup", ErrBadScope, s.Cgroup)
 		}
 	}
@@ -47,10 +54,28 @@ func (s Scope) Validate() error {
 			return fmt.Errorf("%w: comm %q has %d bytes, but the kernel keeps only the first 15 of a command name (TASK_COMM_LEN 16 with the NUL): target {\"comm\": %q}", ErrBadScope, s.Comm, len(s.Comm), s.Comm[:15])
 		}
 	}
+	if len(s.Containers) > 0 {
+		n++
+		if err := validContainers(s.Containers); err != nil {
+			return err
+		}
+		if len(s.cgroups) != len(s.Containers) {
+			return fmt.Errorf("%w: the containers' cgroups were not resolved on this host", ErrBadScope)
+		}
+		for _, c := range s.cgroups {
+			if !validCgroup(c) {
+				return fmt.Errorf("%w: container cgroup %q is not a clean path under /sys/fs/cgroup", ErrBadScope, c)
+			}
+		}
+	}
 	if n != 1 {
-		return fmt.Errorf("%w: give exactly one of pid, cgroup or comm", ErrBadScope)
+		return fmt.Errorf("%w: give exactly one of pid, cgroup, comm or containers", ErrBadScope)
 	}
 	return nil
+}
+
+func validCgroup(c string) bool {
+	return strings.HasPrefix(c, "/sys/fs/cgroup") && path.Clean(c) == c && safeString(c)
 }
 
 func safeString(s string) bool {
@@ -72,6 +97,12 @@ func (s Scope) Predicate() string {
 		return "pid == " + strconv.Itoa(s.PID)
 	case s.Cgroup != "":
 		return `cgroup == cgroupid("` + s.Cgroup + `")`
+	case len(s.cgroups) > 0:
+		parts := make([]string, len(s.cgroups))
+		for i, c := range s.cgroups {
+			parts[i] = `cgroup == cgroupid("` + c + `")`
+		}
+		return strings.Join(parts, " || ")
 	default:
 		return `comm == "` + s.Comm + `"`
 	}
@@ -83,6 +114,8 @@ func (s Scope) String() string {
 		return "pid " + strconv.Itoa(s.PID)
 	case s.Cgroup != "":
 		return "cgroup " + s.Cgroup
+	case len(s.Containers) > 0:
+		return "containers " + strings.Join(s.Containers, ", ")
 	default:
 		return "comm " + s.Comm
 	}
@@ -191,6 +224,10 @@ func (p *Policy) checkScope(s *Scope) []Violation {
 		bad = !slices.Contains(p.ScopeComms, s.Comm)
 	case s.Cgroup != "" && len(p.ScopeCgroups) > 0:
 		bad = matchAny(p.ScopeCgroups, s.Cgroup) == ""
+	case len(s.cgroups) > 0 && len(p.ScopeCgroups) > 0:
+		for _, c := range s.cgroups {
+			bad = bad || matchAny(p.ScopeCgroups, c) == ""
+		}
 	case s.PID != 0 && (len(p.ScopeComms) > 0 || len(p.ScopeCgroups) > 0):
 		// An administrator who listed the allowed services did not allow
 		// arbitrary processes.

@@ -45,7 +45,13 @@ if [ ! -x "$apiserver" ]; then
 	cd "$src"
 	rm -rf vendor go.work go.work.sum
 	sed -E -i "s#^(\s*)(k8s.io/[a-z0-9-]+) => \./staging/src/k8s.io/[a-z0-9-]+#\1\2 => \2 v$sver#" go.mod
-	GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$apiserver.tmp" ./cmd/kube-apiserver
+	# The module proxy answers slowly at times: a download that timed out
+	# is tried again (what was fetched stays in the module cache).
+	for try in 1 2 3; do
+		GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -o "$apiserver.tmp" ./cmd/kube-apiserver && break
+		[ "$try" = 3 ] && { echo "k8s-env: building kube-apiserver failed three times" >&2; exit 1; }
+		echo "k8s-env: build failed (try $try of 3); trying again" >&2
+	done
 	mv "$apiserver.tmp" "$apiserver"
 	cd / && rm -rf "$src"
 fi

@@ -20,8 +20,12 @@ func analyseMaps(prog *lang.Program) output.Schema {
 		m, seen := s[name]
 		m.Name = name
 		typ := output.TypeValue
+		agg := output.AggNone
 		switch v := value.(type) {
+		case nil: // @m++ and @m--: a running count
+			agg = output.AggSum
 		case *lang.Call:
+			agg = output.AggOf(v.Name)
 			switch v.Name {
 			case "hist":
 				typ = output.TypeHist
@@ -44,6 +48,16 @@ func analyseMaps(prog *lang.Program) output.Schema {
 		// aggregates (@m = 0 before @m = hist(x) in another probe).
 		if !seen || typ != output.TypeValue {
 			m.Type = typ
+		}
+		// Likewise the function: the one that aggregates wins, and two that
+		// disagree (count() here, sum() there) combine as neither.
+		switch {
+		case !seen:
+			m.Agg = agg
+		case agg != output.AggNone && m.Agg == output.AggNone:
+			m.Agg = agg
+		case agg != output.AggNone && agg != m.Agg:
+			m.Agg = output.AggNone
 		}
 		if target.Keys != nil {
 			kinds := make([]output.KeyKind, len(target.Keys))

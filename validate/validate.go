@@ -217,6 +217,9 @@ type Options struct {
 	// runs in a process's context gets a predicate that excludes them, so
 	// that no program observes the server or another client's bpftrace.
 	Exclude *policy.Exclusion
+	// CgroupRoot is where cgroup v2 is mounted, for container targets;
+	// "" finds it (policy.CgroupRoot).
+	CgroupRoot string
 	// MaxProbes is the most probes bpftrace itself attaches (0: its
 	// default limit, BPFTRACE_MAX_PROBES, of 512).
 	MaxProbes int
@@ -273,6 +276,21 @@ func New(o Options) *Validator {
 // checks it, and Result.Source is the program with its predicate added.
 func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope) *Result {
 	r := &Result{Diagnostics: []Diagnostic{}, AttachPoints: []AttachPoint{}, expanded: map[*lang.AttachPoint][]string{}, Source: src}
+	// A pod's containers are confined by their cgroups on this host, found
+	// before anything else so that every check below sees a cgroup target.
+	if scope != nil && len(scope.Containers) > 0 {
+		root := v.o.CgroupRoot
+		if root == "" {
+			root = policy.CgroupRoot()
+		}
+		rs, err := policy.ResolveContainers(*scope, root)
+		if err != nil {
+			r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: "policy", Rule: "scope.targets", Message: err.Error(),
+				Hint: "send a pod's target to the node where it runs (the fleet gateway does)"})
+			return r
+		}
+		scope = &rs
+	}
 	// The preprocessor guard comes before everything, the parser included:
 	// a program clang's preprocessor would rewrite is not the program the
 	// other checks would judge, and it never reaches bpftrace. When the

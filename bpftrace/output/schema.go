@@ -82,6 +82,10 @@ type MapSchema struct {
 	// Keys has one kind per key part; nil for a map without a key.
 	Keys  []KeyKind
 	Value ValueKind // value maps only
+	// Agg is the function that fills the map, which Type alone does not
+	// tell for value maps (count, sum, min and max print alike): it says
+	// how the map combines across hosts ([Merge]).
+	Agg Agg
 }
 
 // Keyed reports whether the map has a key.

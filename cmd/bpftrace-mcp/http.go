@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/access"
+	"github.com/bpftrace-mcp/bpftrace-mcp/fleet"
 	"github.com/bpftrace-mcp/bpftrace-mcp/mcpserver"
 )
 
@@ -34,6 +36,8 @@ type httpFlags struct {
 	tlsKey         string
 	sessionTimeout time.Duration
 	maxBody        int64
+	fleetSecret    string
+	node           string
 }
 
 func (h *httpFlags) register(fs *flag.FlagSet) {
@@ -48,6 +52,32 @@ func (h *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.tlsKey, "tls-key", "", "with --http: the private key (PEM) of --tls-cert")
 	fs.DurationVar(&h.sessionTimeout, "session-timeout", time.Hour, "with --http: close a client's session after this long without a request")
 	fs.Int64Var(&h.maxBody, "max-request-bytes", 1<<20, "with --http: largest request body accepted")
+	fs.StringVar(&h.fleetSecret, "fleet-secret", "", "with --http and --node: file holding the fleet's secret; the fleet gateway is then accepted with this node's own token (an operator named "+fleetTokenName+")")
+	fs.StringVar(&h.node, "node", "", "with --fleet-secret: this node's name, as Kubernetes knows it")
+}
+
+// fleetTokenName is the name the fleet gateway's token goes by in an
+// agent's history and audit.
+const fleetTokenName = "fleet-gateway"
+
+// fleetToken is the token a fleet gateway presents to this agent: derived
+// from the fleet's secret and this node's name, so it opens no other node.
+func (h *httpFlags) fleetToken() (mcpserver.Token, bool, error) {
+	if h.fleetSecret == "" && h.node == "" {
+		return mcpserver.Token{}, false, nil
+	}
+	if h.fleetSecret == "" || h.node == "" {
+		return mcpserver.Token{}, false, errors.New("--fleet-secret and --node go together")
+	}
+	secret, err := fleet.ReadSecret(h.fleetSecret)
+	if err != nil {
+		return mcpserver.Token{}, false, err
+	}
+	t, err := mcpserver.NewToken(fleetTokenName, fleet.AgentToken(secret, h.node))
+	if err != nil {
+		return mcpserver.Token{}, false, err
+	}
+	return t.WithRole(access.Operator), true, nil
 }
 
 // tokens returns the configured tokens: the one in the environment, named
@@ -72,6 +102,18 @@ func (h *httpFlags) tokens(getenv func(string) string) ([]mcpserver.Token, error
 			}
 		}
 		toks = append(toks, ft...)
+	}
+	ft, ok, err := h.fleetToken()
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		for _, t := range toks {
+			if t.Name() == fleetTokenName {
+				return nil, fmt.Errorf("the token name %q is the fleet gateway's", fleetTokenName)
+			}
+		}
+		toks = append(toks, ft)
 	}
 	return toks, nil
 }

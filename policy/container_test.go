@@ -1,0 +1,103 @@
+package policy
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+)
+
+func TestResolveContainers(t *testing.T) {
+	const (
+		a = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		b = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	)
+	// A cgroup tree as the systemd and cgroupfs drivers lay it out; a real
+	// host's is under /sys/fs/cgroup, which Validate requires, so the test
+	// tree lives under a temporary directory and only the resolution is
+	// checked against it.
+	root := t.TempDir()
+	sysd := filepath.Join(root, "kubepods.slice", "kubepods-burstable.slice", "kubepods-burstable-pod1.slice", "cri-containerd-"+a+".scope")
+	cfs := filepath.Join(root, "kubepods", "besteffort", "pod2", b)
+	for _, d := range []string{sysd, cfs} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		ids  []string
+		want []string
+		err  error
+	}{
+		{"systemd driver", []string{a}, []string{sysd}, nil},
+		{"cgroupfs driver", []string{b}, []string{cfs}, nil},
+		{"both", []string{a, b}, []string{sysd, cfs}, nil},
+		{"not on this host", []string{strings.Repeat("1", 64)}, nil, ErrContainerNotFound},
+		{"not an id", []string{"../../etc"}, nil, ErrBadScope},
+		{"a quote", []string{`abcdef0123456"`}, nil, ErrBadScope},
+		{"too short", []string{"abc"}, nil, ErrBadScope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := findAll(root, tc.ids)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("error = %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("cgroups = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func findAll(root string, ids []string) ([]string, error) {
+	if err := validContainers(ids); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, id := range ids {
+		d, err := findContainerCgroup(root, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// TestContainerScopeInjected checks that a resolved container target is
+// injected into every probe that runs in a process and verified, as other
+// targets are, and that an unresolved one is refused rather than run
+// unconfined.
+func TestContainerScopeInjected(t *testing.T) {
+	s := Scope{Containers: []string{"0123456789ab", "ba9876543210"}}
+	if err := s.Validate(); !errors.Is(err, ErrBadScope) {
+		t.Fatalf("an unresolved container target validates: %v", err)
+	}
+	s.cgroups = []string{"/sys/fs/cgroup/k/a", "/sys/fs/cgroup/k/b"}
+	src := "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }\nBEGIN { printf(\"hi\\n\"); }"
+	prog, err := lang.Parse("stdin", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ApplyScope(src, prog, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `/cgroup == cgroupid("/sys/fs/cgroup/k/a") || cgroup == cgroupid("/sys/fs/cgroup/k/b")/`
+	if !strings.Contains(got, want) {
+		t.Errorf("scoped program lacks %s:\n%s", want, got)
+	}
+	if strings.Count(got, "cgroupid(") != 2 {
+		t.Errorf("the predicate went into BEGIN too, or twice:\n%s", got)
+	}
+}
