@@ -154,7 +154,7 @@ func (d *Discovery) Agents() []Agent {
 // the runtime knows them ("containerd://…").
 type PodPlacement struct {
 	Namespace, Name, Node string
-	Containers          []Container
+	Containers            []Container
 }
 
 // Container is one running container of a pod.

@@ -142,18 +142,18 @@ type resultIn struct {
 }
 
 type resultOut struct {
-	ExecutionID   string                `json:"execution_id"`
-	Status        string                `json:"status" jsonschema:"running, completed or failed; completed with failed nodes is a partial result"`
-	EndReason     string                `json:"end_reason,omitempty"`
-	ErrorMessage  string                `json:"error_message,omitempty"`
-	Nodes         []NodeStatus          `json:"nodes"`
-	LinesTotal    int64                 `json:"lines_total"`
-	LinesReturned int                   `json:"lines_returned"`
-	Output        []string              `json:"output" jsonschema:"lines tagged [node], in the order they arrived"`
-	HasMore       bool                  `json:"has_more"`
-	NextOffset    int64                 `json:"next_offset"`
-	Maps          []MergedMap           `json:"maps,omitempty" jsonschema:"the maps merged across nodes, most significant entries first within the budget"`
-	MapsTruncated bool                  `json:"maps_truncated,omitempty"`
+	ExecutionID   string                 `json:"execution_id"`
+	Status        string                 `json:"status" jsonschema:"running, completed or failed; completed with failed nodes is a partial result"`
+	EndReason     string                 `json:"end_reason,omitempty"`
+	ErrorMessage  string                 `json:"error_message,omitempty"`
+	Nodes         []NodeStatus           `json:"nodes"`
+	LinesTotal    int64                  `json:"lines_total"`
+	LinesReturned int                    `json:"lines_returned"`
+	Output        []string               `json:"output" jsonschema:"lines tagged [node], in the order they arrived"`
+	HasMore       bool                   `json:"has_more"`
+	NextOffset    int64                  `json:"next_offset"`
+	Maps          []MergedMap            `json:"maps,omitempty" jsonschema:"the maps merged across nodes, most significant entries first within the budget"`
+	MapsTruncated bool                   `json:"maps_truncated,omitempty"`
 	NodeMaps      map[string][]MergedMap `json:"node_maps,omitempty"`
 }
 
