@@ -76,6 +76,18 @@ test-version: build interop-deps
 	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin" || rc=1; \
 	[ $$rc -eq 0 ] || echo "=== bpftrace $(V): FAILED" >&2; exit $$rc
 
+# test-k8s: the fleet gateway against a real Kubernetes API server. The
+# first run builds kube-apiserver from the k8s.io/kubernetes module (about
+# 25 minutes on 2 cores) and fetches etcd from Debian 13; both are kept in
+# /var/cache/bpftrace-mcp/k8s. The tests start them on loopback, with real
+# agents tracing this host on 127.0.0.x addresses.
+test-k8s: build ## the fleet against a real kube-apiserver and etcd on loopback (built once, then cached)
+	@./scripts/setup.sh --test
+	@env=$$(./scripts/k8s-env.sh) || { echo "make test-k8s: cannot prepare kube-apiserver and etcd (the reason is above)" >&2; exit 1; }; \
+	export $$env; \
+	$(GO) vet -tags k8s ./fleet/... ./internal/kubetest && \
+	CGO_ENABLED=1 $(GO) test -race -tags k8s -count=1 -timeout 20m -run 'K8s' ./fleet/...
+
 e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client, every answer within the ceiling
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 		node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --db "$$tmp/e2e.db" && \
@@ -98,4 +110,4 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: help setup build run interop-deps test test-version roots e2e e2e-http bench fuzz clean
+.PHONY: help setup build run interop-deps test test-k8s test-version roots e2e e2e-http bench fuzz clean

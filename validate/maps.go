@@ -166,3 +166,8 @@ func keyKind(e lang.Expr, syscalls bool) output.KeyKind {
 	}
 	return output.KeyAny
 }
+
+// MapSchema derives the schema of every map a parsed program assigns: what
+// the decoder needs to type them, and what the fleet gateway needs to merge
+// them (each map's aggregation).
+func MapSchema(prog *lang.Program) output.Schema { return analyseMaps(prog) }
