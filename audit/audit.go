@@ -19,6 +19,9 @@ const (
 	ActionValidate = "validate"
 	ActionExec     = "exec"
 	ActionStop     = "stop"
+	// ActionApprove records a person's approval of a program of the
+	// sensitive class, before it runs.
+	ActionApprove = "approve"
 )
 
 // Decisions recorded.

@@ -128,12 +128,16 @@ func (s *Server) addExecTools() {
 }
 
 func (s *Server) execProgram(ctx context.Context, req *mcp.CallToolRequest, in execIn) (*mcp.CallToolResult, execOut, error) {
-	treq := trace.Request{Program: in.Program, Target: in.Target, Client: clientName(req)}
+	approver := newApprover(req, in)
+	treq := trace.Request{Program: in.Program, Target: in.Target, Client: clientName(req), Approver: approver}
 	if in.Timeout != nil {
 		treq.Timeout = new(time.Duration(*in.Timeout) * time.Second)
 	}
 	p := principal(ctx)
 	run, err := s.trace.Exec(ctx, p, treq)
+	if ask, ok := errors.AsType[*trace.ApprovalRequired](err); ok {
+		return approvalQuestion(approver.id, ask.Summary), execOut{}, nil
+	}
 	if refused, ok := errors.AsType[*trace.RefusedError](err); ok {
 		return validationErrorResult(refused.Result)
 	}

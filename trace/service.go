@@ -75,6 +75,10 @@ type Request struct {
 	// version, its session). It is the client's say-so; the Principal is
 	// who it is.
 	Client string
+	// Approver asks the person behind the client about a program the
+	// policy leaves to a person (sensitive.approval = "elicit"); nil
+	// refuses such a program.
+	Approver Approver
 }
 
 // ErrForbidden is returned when the caller's role does not allow the
@@ -142,12 +146,23 @@ func (s *Service) Exec(ctx context.Context, p access.Principal, req Request) (*S
 	v := s.o.Validator.Static(ctx, req.Program, req.Target)
 	// bpftrace's own reading of a program that could reach clang must match
 	// what the policy judged (free when validate_program saw it first).
+	if summary, ok := v.NeedsApproval(); ok {
+		if err := s.askApproval(ctx, p, req, v, summary); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.o.Validator.Differential(ctx, v); err != nil {
 		return nil, err
 	}
 	if !v.Valid() {
 		s.record(ctx, p, decision{action: audit.ActionExec, req: req, v: v, outcome: "refused: " + v.FirstError()})
 		return nil, &RefusedError{Result: v}
+	}
+	// bpftrace opens the binaries by the canonical paths the policy judged;
+	// they must still be those files.
+	if err := v.VerifyBinaries(); err != nil {
+		s.record(ctx, p, decision{action: audit.ActionExec, req: req, v: v, outcome: "refused: " + err.Error()})
+		return nil, fmt.Errorf("a binary the program probes changed after it was checked (%w); check and run it again", err)
 	}
 	e, err := s.o.Runner.Start(ctx, runner.StartRequest{
 		Program:   v.Source,
