@@ -218,23 +218,26 @@ type VarDecl struct {
 // If is an if statement; else if chains nest in Else.
 type If struct {
 	Extent
-	Cond Expr
-	Then *Block
-	Else Stmt // nil, *Block or *If
+	Parens bool // the condition is in parentheses (required before 0.25)
+	Cond   Expr
+	Then   *Block
+	Else   Stmt // nil, *Block or *If
 }
 
 // Unroll is unroll(N) { ... }.
 type Unroll struct {
 	Extent
-	Count Expr
-	Body  *Block
+	Parens bool // the count is in parentheses (required before 0.25)
+	Count  Expr
+	Body   *Block
 }
 
 // While is while (cond) { ... }.
 type While struct {
 	Extent
-	Cond Expr
-	Body *Block
+	Parens bool // the condition is in parentheses (required before 0.25)
+	Cond   Expr
+	Body   *Block
 }
 
 // For is for ($kv : @map) { ... } (bpftrace 0.21) or for ($i : 0..10) { ... }

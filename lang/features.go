@@ -51,7 +51,19 @@ func Features(prog *Program) []FeatureUse {
 				use(version.ForMap, n)
 			}
 			if !n.Parens {
-				use(version.ForWithoutParens, n)
+				use(version.OptionalParens, n)
+			}
+		case *If:
+			if !n.Parens {
+				use(version.OptionalParens, n)
+			}
+		case *While:
+			if !n.Parens {
+				use(version.OptionalParens, n)
+			}
+		case *Unroll:
+			if !n.Parens {
+				use(version.OptionalParens, n)
 			}
 		case *AttachPoint:
 			switch {

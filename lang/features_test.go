@@ -20,7 +20,7 @@ func TestFeatures(t *testing.T) {
 		{"import \"x\";\nlet @m = hash(2);\nmacro f($a) { $a }\nfn g(): int64 { return 1; }\nbegin { }",
 			[]string{"imports@1:1", "map_declarations@2:1", "macros@3:1", "subprograms@4:1", "lowercase_begin_end@5:1"}},
 		{"BEGIN { let $x = 1; for ($kv : @m) { } for $i : 0..2 { } }",
-			[]string{"let_declarations@1:9", "for_map@1:21", "for_range@1:40", "for_without_parens@1:40"}},
+			[]string{"let_declarations@1:9", "for_map@1:21", "for_range@1:40", "optional_parens@1:40"}},
 		{"t:syscalls:sys_enter_read { @[args.fd] = count(); }\nfentry:vfs_read, FEXIT:vfs_read, rt:sched_switch { }",
 			[]string{"args_struct@1:31", "fentry_names@2:1", "fentry_names@2:18", "rawtracepoint@2:34"}},
 		{"BEGIN { } END { } BEGIN { }", []string{"multiple_begin_end@1:19"}},

@@ -144,14 +144,21 @@ var assignOps = map[string]bool{
 
 func isTupleIndex(name string) bool { return allDigits(name) }
 
-// parseCond parses the parenthesised condition of if, while and unroll.
-func (p *parser) parseCond(what string) Expr {
-	if !p.expect("(", "", "the condition of "+what+" is written in parentheses") {
-		return p.badExpr(p.cur())
+// parseCond parses the condition of if, while and unroll: an expression in
+// parentheses, or (bpftrace 0.25 and later) a single value without them,
+// such as $x, !$done or 3. It reports whether the parentheses were there.
+func (p *parser) parseCond(what string) (Expr, bool) {
+	if !p.is("(") {
+		x := p.parseUnary()
+		if !p.panicking && !p.is("{") {
+			p.unexpected("{", "the condition of "+what+" is written in parentheses, except for a single value: "+what+" ($a > $b) { ... }")
+		}
+		return x, false
 	}
+	p.advance()
 	x := p.parseExpr()
 	p.expect(")", "", "")
-	return x
+	return x, true
 }
 
 // parseIf parses if (cond) { ... } [else if ... | else { ... }].
@@ -164,7 +171,7 @@ func (p *parser) parseIf() Stmt {
 	p.advance()
 	s := &If{Extent: Extent{From: kw.pos}}
 	defer func() { s.To = p.prevEnd }()
-	s.Cond = p.parseCond("if")
+	s.Cond, s.Parens = p.parseCond("if")
 	if p.panicking {
 		return s
 	}
@@ -194,7 +201,7 @@ func (p *parser) parseWhile() Stmt {
 	p.advance()
 	s := &While{Extent: Extent{From: kw.pos}}
 	defer func() { s.To = p.prevEnd }()
-	if s.Cond = p.parseCond("while"); !p.panicking {
+	if s.Cond, s.Parens = p.parseCond("while"); !p.panicking {
 		s.Body = p.parseBody("the body of a while loop is a block in braces")
 	}
 	return s
@@ -206,7 +213,7 @@ func (p *parser) parseUnroll() Stmt {
 	p.advance()
 	s := &Unroll{Extent: Extent{From: kw.pos}}
 	defer func() { s.To = p.prevEnd }()
-	if s.Count = p.parseCond("unroll"); !p.panicking {
+	if s.Count, s.Parens = p.parseCond("unroll"); !p.panicking {
 		s.Body = p.parseBody("the body of unroll is a block in braces")
 	}
 	return s

@@ -21,7 +21,7 @@ var versionHints = map[version.Feature]string{
 	version.ForRange:         "use unroll(N) { ... } or a while loop with a counter",
 	version.ForMap:           "print the map with print(@m) instead of iterating over it",
 	version.NestedBlocks:     "drop the inner braces: scratch variables live for the whole probe",
-	version.ForWithoutParens: "put the loop's header in parentheses: for ($i : 0..10) { ... }",
+	version.OptionalParens:   "put the condition or the loop's header in parentheses: if ($x) { ... }, for ($i : 0..10) { ... }",
 	version.MultipleBeginEnd: "merge the bodies into one BEGIN probe and one END probe",
 }
 

@@ -35,8 +35,10 @@ const (
 	ForRange
 	// NestedBlocks: a block in braces as a statement of its own.
 	NestedBlocks
-	// ForWithoutParens: for $i : 0..10 { ... }, the parentheses left out.
-	ForWithoutParens
+	// OptionalParens: if, while, unroll and for without parentheses around
+	// a condition that is a single value, or around the loop's header:
+	// if $x { }, unroll 3 { }, for $i : 0..10 { }.
+	OptionalParens
 	// LowercaseBeginEnd: the special probes begin and end in lower case
 	// (provider names became case-insensitive).
 	LowercaseBeginEnd
@@ -142,8 +144,8 @@ var facts = [numFeatures]Fact{
 		Note: "for ($i : 0..10) { ... } counts from 0 to 9"},
 	NestedBlocks: {Key: "nested_blocks", Kind: Language, Name: "a nested block", Since: minor(24),
 		Note: "{ let $x = 1; ... } inside a probe is a block of its own, and its variables end with it"},
-	ForWithoutParens: {Key: "for_without_parens", Kind: Language, Name: "a for loop without parentheses", Since: minor(25),
-		Note: "for $kv : @m { ... } and for $i : 0..10 { ... } may leave out the parentheses"},
+	OptionalParens: {Key: "optional_parens", Kind: Language, Name: "a condition or loop header without parentheses", Since: minor(25),
+		Note: "if $x { }, while !$done { }, unroll 3 { } and for $i : 0..10 { } may leave out the parentheses when the condition is a single value (a comparison still needs them)"},
 	LowercaseBeginEnd: {Key: "lowercase_begin_end", Kind: ProbeType, Name: "begin and end in lower case", Since: minor(24),
 		Note: "probe type names are case-insensitive: begin and end are the special probes; BEGIN and END still work"},
 	Macros: {Key: "macros", Kind: Language, Name: "a macro", Since: minor(24), Stable: minor(25), Unstable: "unstable_macro",

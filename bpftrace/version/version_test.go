@@ -62,7 +62,7 @@ func TestTable(t *testing.T) {
 		DryRun:            "0.22", // 0.22.0 Added: --dry-run; Changed: -d takes a stage
 		ForRange:          "0.24", // 0.24.0 Added: For loops now support .. ranges
 		NestedBlocks:      "0.24", // 0.24.0 Added: simple block expressions; 0.23.2 rejects a bare { (recorded)
-		ForWithoutParens:  "0.25", // the grammar gains FOR var ":" ... at v0.25.0
+		OptionalParens:    "0.25", // the grammar gains cond_expr and FOR var ":" at v0.25.0 (the CHANGELOG files #4503 under 0.24)
 		LowercaseBeginEnd: "0.24", // 0.24.0 Changed: provider names case-insensitive; probe_types.h has "begin"
 		Macros:            "0.24", // 0.24.0 Added: hygienic macros (unstable); 0.25.0 stabilized
 		MapDecl:           "0.24", // 0.24.0 Added: map declarations (unstable); 0.25.0 stabilized
