@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 // TestTypedMaps follows one map schema from validation through the runner
 // to the decoder and the client: syscall ids become names, numeric keys
 // stay numbers, text keys stay text, histograms carry their percentiles,
-// and avg() maps say so.
+// and avg() maps say so, with their count and total.
 func TestTypedMaps(t *testing.T) {
 	cs := connect(t)
 	var ex execOut
@@ -61,8 +62,12 @@ interval:ms:1500 { exit(); }`,
 	if h := maps["@h"].Entries[0].Summary; h == nil || h.Count == 0 || h.P50 == nil || h.P99 == nil || *h.P50 > *h.P99 {
 		t.Errorf("@h summary %+v", h)
 	}
-	if maps["@a"].Type != output.TypeAvg {
-		t.Errorf("@a is type %q, want avg", maps["@a"].Type)
+	// avg() runs as stats(): its entries carry count and total too, and
+	// its text stays avg()'s line, the average alone.
+	if a := maps["@a"]; a.Type != output.TypeAvg || a.Entries[0].Stats == nil || a.Entries[0].Stats.Count == 0 {
+		t.Errorf("@a is %+v, want type avg with count, average and total", a)
+	} else if !strings.Contains(strings.Join(out.Output, "\n"), fmt.Sprintf("@a: %d", a.Entries[0].Stats.Average)) {
+		t.Errorf("text lacks avg()'s line @a: %d", a.Entries[0].Stats.Average)
 	}
 	// The text output is still bpftrace's: syscall ids as numbers.
 	joined := strings.Join(out.Output, "\n")

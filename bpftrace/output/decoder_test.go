@@ -226,6 +226,15 @@ func TestDecode(t *testing.T) {
 			}}),
 		},
 		{
+			name: "avg run as stats keeps avg's text",
+			dec:  Decoder{Schema: Schema{"@a": {Name: "@a", Type: TypeAvg, Keys: []KeyKind{KeyString}}}},
+			line: `{"type": "stats", "data": {"@a": {"x": {"count": 2, "average": 4, "total": 8}, "y": {"count": 1, "average": -1, "total": -1}}}}`,
+			want: mapEvent("stats", "@a[x]: 4\n@a[y]: -1\n\n", &Map{Name: "@a", Type: "avg", Entries: []Entry{
+				{Key: []any{"x"}, Stats: &Stats{Count: 2, Average: 4, Total: 8}},
+				{Key: []any{"y"}, Stats: &Stats{Count: 1, Average: -1, Total: -1}},
+			}}),
+		},
+		{
 			name: "keyed avg whose keys read like stats",
 			dec:  Decoder{Schema: Schema{"@a": {Name: "@a", Type: TypeAvg, Keys: []KeyKind{KeyString}}}},
 			line: `{"type": "stats", "data": {"@a": {"count": 1, "average": 2, "total": 3}}}`,

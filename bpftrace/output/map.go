@@ -7,8 +7,9 @@ package output
 type Map struct {
 	Name string `json:"name"` // "@opens"; "@" for the anonymous map
 	// Type is "value" for count(), sum(), min(), max() and plain values;
-	// "avg" for avg() (entries carry Value, the average); "stats" for
-	// stats(); "hist" or "lhist" for histograms.
+	// "avg" for avg() (entries carry Stats when the server ran it as
+	// stats() to keep the count and total, else Value, the average);
+	// "stats" for stats(); "hist" or "lhist" for histograms.
 	Type    MapType `json:"type"`
 	Entries []Entry `json:"entries"` // in bpftrace's order
 	// ValueType, when set, names the bpftrace type of a "value" map's values

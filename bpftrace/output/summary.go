@@ -45,6 +45,7 @@ func (m *Map) summarize() {
 		overflow bool
 		count    uint64
 		summed   bool
+		counted  bool // entries carry their counts (stats(), or avg() run as stats())
 		// A histogram's range is open where any entry's is.
 		openLo, openHi bool
 	)
@@ -83,6 +84,7 @@ func (m *Map) summarize() {
 				}
 			}
 		case e.Stats != nil:
+			counted = true
 			count += uint64(max(e.Stats.Count, 0))
 			add(e.Stats.Total)
 			widen(e.Stats.Average)
@@ -95,7 +97,7 @@ func (m *Map) summarize() {
 			}
 		}
 	}
-	if m.Type.IsHist() || m.Type == TypeStats {
+	if m.Type.IsHist() || m.Type == TypeStats || counted {
 		s.Count = &count
 	}
 	if openLo {

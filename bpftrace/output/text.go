@@ -35,9 +35,14 @@ func (m *Map) Text() string {
 			}
 			writeKey(&b, m.Name, e.Key)
 			b.WriteString(": ")
-			if s := e.Stats; s != nil {
+			switch s := e.Stats; {
+			case s != nil && m.Type == TypeAvg:
+				// An avg() run as stats() to keep its count and total:
+				// text mode of avg() prints the average alone.
+				b.WriteString(strconv.FormatInt(s.Average, 10))
+			case s != nil:
 				fmt.Fprintf(&b, "count %d, average %d, total %d", s.Count, s.Average, s.Total)
-			} else {
+			default:
 				writeValue(&b, e.Value, false)
 			}
 		}
