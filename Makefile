@@ -41,15 +41,16 @@ INTEGRATION = $(shell $(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}
 test: build interop-deps ## every test: unit once, then integration and end to end per bpftrace (make test BPFTRACE=0.23 for one)
 	@./scripts/setup.sh --test
 	@for v in $(BPFTRACE); do case " $(VERSIONS) " in *" $$v "*) ;; *) echo "make test: unknown bpftrace version '$$v'; the matrix has $(VERSIONS)" >&2; exit 1;; esac; done
-	@# The roots build (first run only) while the unit tests run.
-	@$(MAKE) --no-print-directory roots & roots=$$!; \
+	@# The roots build (first run only) while the unit tests run. Every
+	@# release runs, even after a unit failure, so that one run shows the
+	@# state of all of them; the summary names what failed.
+	@$(MAKE) --no-print-directory roots & roots=$$!; failed=; \
 	$(GO) vet ./... && \
 	{ test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); false; }; } && \
-	CGO_ENABLED=1 $(GO) test -race -count=1 $(filter-out $(INTEGRATION),$(shell $(GO) list ./...)); rc=$$?; \
-	wait $$roots || rc=1; exit $$rc
-	@# Every release runs, so that one run shows the state of all of them.
-	@failed=; for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || failed="$$failed $$v"; done; \
-	if [ -n "$$failed" ]; then echo "make test: FAILED for bpftrace$$failed (of $(BPFTRACE))" >&2; exit 1; fi; \
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(filter-out $(INTEGRATION),$(shell $(GO) list ./...)) || failed=" vet, gofmt or unit tests,"; \
+	wait $$roots || exit 1; \
+	for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || failed="$$failed bpftrace $$v"; done; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed (of bpftrace $(BPFTRACE))" >&2; exit 1; fi; \
 	echo "make test: passed for bpftrace $(BPFTRACE)"
 
 roots: ## build the Debian roots of bpftrace 0.23 and 0.27 for the tests (once; kept in /var/cache/bpftrace-mcp)
