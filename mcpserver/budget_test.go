@@ -156,3 +156,26 @@ func TestUnescapeHTML(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitNeverStopsMidDump: a program whose only output is the maps
+// printed at its end (thousands of lines: a map keyed by every syscall's
+// time, three times); a long-poll from offset 0 answers when the dump is
+// complete, not at its first lines.
+func TestWaitNeverStopsMidDump(t *testing.T) {
+	cs := connect(t)
+	var ex execOut
+	if text, isErr := call(t, cs, "exec_program", map[string]any{"program": `tracepoint:raw_syscalls:sys_enter { @a[nsecs] = 1; @b[nsecs] = 2; @c[nsecs] = 3; } interval:ms:1500 { exit(); }`, "timeout": 60}, &ex); isErr {
+		t.Fatal(text)
+	}
+	var out getResultOut
+	text, isErr := call(t, cs, "get_result", map[string]any{"execution_id": ex.ExecutionID, "wait_seconds": 60}, &out)
+	if isErr {
+		t.Fatal(text)
+	}
+	if out.Status != "completed" || out.LinesTotal < 3000 || out.Ending {
+		t.Fatalf("the wait answered mid-dump: %s with %d lines, ending %v:\n%s", out.Status, out.LinesTotal, out.Ending, text)
+	}
+	if len(out.Maps) != 3 || out.Maps[0].EntriesTotal < 1000 || out.LinesTotal < int64(3*out.Maps[0].EntriesTotal) {
+		t.Errorf("maps: %d, first %+v", len(out.Maps), out.Maps[0])
+	}
+}
