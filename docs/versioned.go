@@ -52,7 +52,7 @@ func versionSection(v version.Version) string {
 		b.WriteString("It has none of the later additions.\n\n")
 	}
 	if lacks.Len() > 0 {
-		b.WriteString("What it lacks, which later releases add (do not use it here):\n\n" + lacks.String() + "\n")
+		b.WriteString("What later releases add, which it lacks (do not write it here):\n\n" + lacks.String() + "\n")
 	}
 	return b.String()
 }

@@ -1,6 +1,9 @@
 package version
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Feature is one difference between bpftrace releases that the server acts
 // on or documents. The zero value is not a feature.
@@ -181,6 +184,7 @@ func Facts() []Fact {
 	for f := Feature(1); f < numFeatures; f++ {
 		out = append(out, Lookup(f))
 	}
+	slices.SortStableFunc(out, func(a, b Fact) int { return a.Since.Compare(b.Since) })
 	return out
 }
 
@@ -208,9 +212,9 @@ func (v Version) Unstable(f Feature) bool {
 // Features lists the features release v has, oldest first.
 func (v Version) Features() []Feature {
 	var out []Feature
-	for f := Feature(1); f < numFeatures; f++ {
-		if v.Has(f) {
-			out = append(out, f)
+	for _, f := range Facts() {
+		if v.Has(f.Feature) {
+			out = append(out, f.Feature)
 		}
 	}
 	return out

@@ -128,3 +128,12 @@ func TestLookupPanicsOnZero(t *testing.T) {
 	}()
 	Lookup(0)
 }
+
+func TestFactsOldestFirst(t *testing.T) {
+	facts := Facts()
+	for i := 1; i < len(facts); i++ {
+		if facts[i].Since.Compare(facts[i-1].Since) < 0 {
+			t.Errorf("%s (%v) listed after %s (%v)", facts[i].Feature, facts[i].Since, facts[i-1].Feature, facts[i-1].Since)
+		}
+	}
+}
