@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -110,11 +111,18 @@ func (d *Discovery) changed() {
 
 // Start begins watching and waits until the first list has arrived, so
 // that Agents is complete when it returns. The watch ends with ctx.
+//
+// The first list must arrive within a minute: an API server that cannot be
+// reached, or a role that may not list pods and nodes, is an error to
+// report rather than a wait without end.
 func (d *Discovery) Start(ctx context.Context) error {
 	d.factory.Start(ctx.Done())
 	d.nfactory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), d.pods.HasSynced, d.nodes.HasSynced) {
-		return fmt.Errorf("fleet: the first list of agents did not arrive: %w", context.Cause(ctx))
+	syncCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if !cache.WaitForCacheSync(syncCtx.Done(), d.pods.HasSynced, d.nodes.HasSynced) {
+		return fmt.Errorf("fleet: the first list of agents did not arrive (can the gateway reach the API server, and may it list pods in %s and nodes?): %w",
+			d.o.Namespace, context.Cause(syncCtx))
 	}
 	return nil
 }

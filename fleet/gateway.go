@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
 )
 
 // Options configures a Gateway.
@@ -128,8 +130,8 @@ type agentResult struct {
 	Output       []string      `json:"output"`
 	HasMore      bool          `json:"has_more"`
 	NextOffset   int64         `json:"next_offset"`
-	ErrorMessage string        `json:"error_message"`
-	Maps         []*output.Map `json:"maps"`
+	ErrorMessage string           `json:"error_message"`
+	Maps         []*trace.MapPage `json:"maps"`
 }
 
 // Exec checks a program once here, sends it to every selected node, and
@@ -299,10 +301,47 @@ func (g *Gateway) follow(run *fleetRun, node string) {
 		part.LinesTotal = r.LinesTotal
 		run.mu.Unlock()
 		if r.Status != store.StatusRunning && !r.HasMore {
-			g.endPart(run, part, r.Status, r.EndReason, r.ErrorMessage, r.Maps)
+			maps, err := g.wholeMaps(a, part.RemoteID, r.Maps)
+			if err != nil {
+				g.endPart(run, part, store.StatusFailed, store.EndError, "could not read the node's maps: "+err.Error(), nil)
+				return
+			}
+			g.endPart(run, part, r.Status, r.EndReason, r.ErrorMessage, maps)
 			return
 		}
 	}
+}
+
+// maxMergeEntries bounds the entries of one map the gateway reads from one
+// node to merge: past it the node's map is merged as far as it was read,
+// and the merged map says so.
+const maxMergeEntries = 100_000
+
+// wholeMaps reads the rest of every map an agent's answer cut to its byte
+// budget, a page at a time, so that the merge combines whole maps.
+func (g *Gateway) wholeMaps(a Agent, id string, pages []*trace.MapPage) ([]*output.Map, error) {
+	out := make([]*output.Map, 0, len(pages))
+	for _, p := range pages {
+		m := p.Map
+		m.Entries = slices.Clone(p.Entries)
+		next := p.Offset + len(p.Entries)
+		for trunc := p.Truncated; trunc && len(m.Entries) < maxMergeEntries; {
+			var r agentResult
+			if err := g.o.Agents.Call(g.ctx, a, "get_result", map[string]any{
+				"execution_id": id, "map": m.Name, "map_offset": next, "max_bytes": 64 << 10,
+			}, &r); err != nil {
+				return nil, err
+			}
+			if len(r.Maps) != 1 || len(r.Maps[0].Entries) == 0 {
+				break
+			}
+			m.Entries = append(m.Entries, r.Maps[0].Entries...)
+			next += len(r.Maps[0].Entries)
+			trunc = r.Maps[0].Truncated
+		}
+		out = append(out, &m)
+	}
+	return out, nil
 }
 
 func (g *Gateway) agentOn(node string) (Agent, bool) {
@@ -401,6 +440,49 @@ func commonReason(rs []string) string {
 	return rs[0]
 }
 
+// ErrNotFound is the answer for an execution that does not exist or that
+// the caller may not see: the two read the same, so that one client cannot
+// learn of another's runs.
+var ErrNotFound = errors.New("no such fleet execution")
+
+// Find returns the execution id if the caller in ctx may see it.
+func (g *Gateway) Find(ctx context.Context, id string) (*store.Execution, error) {
+	p, ok := access.FromContext(ctx)
+	e, err := g.o.DB.FindExecution(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (!ok || !p.Owns(e.Principal)) {
+		return nil, fmt.Errorf("%w: %q (list_executions shows yours)", ErrNotFound, id)
+	}
+	return e, err
+}
+
+// List returns the executions the caller in ctx may see, newest first.
+func (g *Gateway) List(ctx context.Context, limit int) ([]*store.Execution, error) {
+	p, ok := access.FromContext(ctx)
+	if !ok {
+		return nil, nil
+	}
+	f := store.ExecutionFilter{Limit: limit}
+	if !p.Role.SeesAll() {
+		f.Principal = p.Name
+	}
+	return g.o.DB.ListExecutions(ctx, f)
+}
+
+// Output returns a page of an execution's lines, each tagged with its
+// node. Callers have found the execution with Find.
+func (g *Gateway) Output(ctx context.Context, id string, offset, limit int64, maxBytes int) ([]string, error) {
+	return g.o.DB.ReadOutput(ctx, id, offset, limit, maxBytes)
+}
+
+// Parts returns each node's part of an execution, with its own maps.
+// Callers have found the execution with Find.
+func (g *Gateway) Parts(ctx context.Context, id string) ([]store.Part, error) {
+	return g.o.DB.Parts(ctx, id)
+}
+
+// Agents returns the agents discovery knows now.
+func (g *Gateway) Agents() []Agent { return g.o.Discovery.Agents() }
+
 // Wait blocks until the gathering of id has ended or ctx ends.
 func (g *Gateway) Wait(ctx context.Context, id string) error {
 	g.mu.Lock()
@@ -446,6 +528,12 @@ func (g *Gateway) Nodes(ctx context.Context, id string) ([]NodeStatus, error) {
 // Stop asks every node still running id to stop, as Ctrl-C does, and
 // waits for the gathering to end.
 func (g *Gateway) Stop(ctx context.Context, id string) error {
+	if p, ok := access.FromContext(ctx); !ok || !p.Role.CanRun() {
+		return fmt.Errorf("%w: stopping runs needs the operator or admin role", ErrRefused)
+	}
+	if _, err := g.Find(ctx, id); err != nil {
+		return err
+	}
 	nodes, err := g.Nodes(ctx, id)
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func (s *Server) capAnswers(next mcp.MethodHandler) mcp.MethodHandler {
 		if err != nil || res == nil {
 			return res, err
 		}
-		ceiling := s.trace.Budget().Ceiling
+		ceiling := s.ceiling
 		switch r := res.(type) {
 		case *mcp.CallToolResult:
 			unescapeText(r)

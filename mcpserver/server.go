@@ -53,6 +53,8 @@ type Server struct {
 	log   *slog.Logger
 	mcp   *mcp.Server
 	trace *trace.Service
+	// ceiling is the most bytes any answer may be (capAnswers).
+	ceiling int
 }
 
 // New builds the server with all its tools.
@@ -72,7 +74,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, log: log, trace: svc}
+	s := &Server{o: o, log: log, trace: svc, ceiling: svc.Budget().Ceiling}
 	s.mcp = mcp.NewServer(&mcp.Implementation{
 		Name:    "bpftrace-mcp",
 		Title:   "bpftrace",

@@ -98,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "doctor" {
 		return doctor(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "fleet" {
+		return runFleet(ctx, args[1:], stderr)
+	}
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
