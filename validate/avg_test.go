@@ -1,6 +1,11 @@
 package validate
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+)
 
 func TestAvgAsStats(t *testing.T) {
 	for _, tt := range []struct{ name, src, want string }{
@@ -20,4 +25,28 @@ func TestAvgAsStats(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzAvgAsStats checks that the rewrite only ever turns avg into stats,
+// and that a program that parses still parses after it.
+func FuzzAvgAsStats(f *testing.F) {
+	for _, s := range []string{
+		`kprobe:f { @a = avg(arg0); }`,
+		`kprobe:f { @a[comm] = avg(1); print(@a); $x = @b; @b = avg(2); }`,
+		`BEGIN { @s = stats(1); @a = avg(2); clear(@a); zero(@a); delete(@a); }`,
+		`i:s:1 { @a = avg(1); if (@a) { exit(); } }`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		out := AvgAsStats(src)
+		if strings.ReplaceAll(out, "stats", "avg") != strings.ReplaceAll(src, "stats", "avg") {
+			t.Fatalf("rewrite changed more than avg:\n%q\n%q", src, out)
+		}
+		if _, err := lang.Parse("stdin", src); err == nil {
+			if _, err := lang.Parse("stdin", out); err != nil {
+				t.Fatalf("%q parsed, its rewrite %q does not: %v", src, out, err)
+			}
+		}
+	})
 }
