@@ -84,3 +84,34 @@ func TestSensitiveApprovalByElicitation(t *testing.T) {
 		t.Errorf("audit of the approved run = %q, want %q", strings.Join(got, " "), want)
 	}
 }
+
+// TestSensitiveApprovalOlderProtocol: a client on a protocol before
+// multi-round-trip requests is asked by the server itself, in the same
+// call, and the answer decides as well.
+func TestSensitiveApprovalOlderProtocol(t *testing.T) {
+	elicit := func(o *Options, vo *validate.Options) {
+		p := policy.Default()
+		p.Sensitive.Approval = policy.ApprovalElicit
+		vo.Policy = &p
+	}
+	prog := "uprobe:libc:malloc { @[str(0x1000)] = count(); exit(); }"
+	for _, tt := range []struct {
+		approve bool
+		want    bool
+	}{{true, true}, {false, false}} {
+		asked := 0
+		copts := &mcp.ClientOptions{ElicitationHandler: func(_ context.Context, req *mcp.ElicitRequest) (*mcp.ElicitResult, error) {
+			asked++
+			return &mcp.ElicitResult{Action: "accept", Content: map[string]any{"approve": tt.approve}}, nil
+		}}
+		cs := connectServerSession(t, copts, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}, elicit)
+		var out execOut
+		text, isErr := call(t, cs, "exec_program", map[string]any{"program": prog}, &out)
+		if ran := !isErr && out.Status == "success"; ran != tt.want || asked != 1 {
+			t.Errorf("approve=%v: ran %v after %d questions: %s", tt.approve, ran, asked, text)
+		}
+		if out.ExecutionID != "" {
+			call(t, cs, "stop_execution", map[string]any{"execution_id": out.ExecutionID}, nil)
+		}
+	}
+}

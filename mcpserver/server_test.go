@@ -35,6 +35,13 @@ func connectWith(t *testing.T, copts *mcp.ClientOptions) *mcp.ClientSession {
 // the test may change before the server is built.
 func connectServer(t *testing.T, copts *mcp.ClientOptions, configure func(*Options, *validate.Options)) *mcp.ClientSession {
 	t.Helper()
+	return connectServerSession(t, copts, nil, configure)
+}
+
+// connectServerSession is connectServer with the client session's options
+// (the protocol version, say).
+func connectServerSession(t *testing.T, copts *mcp.ClientOptions, sopts *mcp.ClientSessionOptions, configure func(*Options, *validate.Options)) *mcp.ClientSession {
+	t.Helper()
 	bin := testenv.Bpftrace(t)
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "mcp.db"), nil)
@@ -61,7 +68,7 @@ func connectServer(t *testing.T, copts *mcp.ClientOptions, configure func(*Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, copts).Connect(ctx, ct, nil)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, copts).Connect(ctx, ct, sopts)
 	if err != nil {
 		t.Fatal(err)
 	}
