@@ -35,6 +35,13 @@ type HTTPOptions struct {
 	// SessionTimeout closes a session that sent no request for this long;
 	// 0 means one hour, negative never.
 	SessionTimeout time.Duration
+	// MaxSessions caps the sessions open at once; past it a new session
+	// is refused. 0 means 256.
+	MaxSessions int
+	// MaxSessionsPerToken caps the sessions of one token (or of everyone,
+	// without tokens); a new session past it closes the token's least
+	// recently used one. 0 means 16.
+	MaxSessionsPerToken int
 	// BodyTimeout bounds the time a client takes to send a request body; 0
 	// means 30 seconds. (http.Server.ReadTimeout cannot do this: it also
 	// ends the long-lived responses of SSE streams and long polls.)
@@ -91,6 +98,9 @@ func (s *Server) HTTPHandler(o HTTPOptions) (http.Handler, error) {
 	}
 	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, sdkOpts)
 	h = readBody(h, o.MaxRequestBodyBytes)
+	if !o.Stateless {
+		h = newSessionLimiter(s.mcp, o.MaxSessionsPerToken, o.MaxSessions, s.log).wrap(h)
+	}
 	if len(o.Tokens) > 0 {
 		h = requireToken(tokenSet(o.Tokens), s.log)(h)
 	}

@@ -3,7 +3,9 @@ package mcpserver
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -116,10 +118,15 @@ Prefer aggregations (count(), hist(), sum() in maps) over printf per event: they
 // ServeStdio serves one client over stdin/stdout until the client goes away
 // or ctx ends.
 func (s *Server) ServeStdio(ctx context.Context) error {
-	return s.mcp.Run(ctx, &mcp.StdioTransport{})
+	return s.mcp.Run(ctx, &guardedStdio{in: os.Stdin, out: nopWriteCloser{os.Stdout}, log: s.log})
 }
 
 // MCP returns the underlying SDK server, for tests that connect in memory.
 func (s *Server) MCP() *mcp.Server { return s.mcp }
 
 func boolPtr(b bool) *bool { return &b }
+
+// nopWriteCloser keeps stdout open when the session closes its writer.
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }

@@ -1,0 +1,139 @@
+package mcpserver
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// openSession sends initialize with token and returns the HTTP status and
+// the new session's id.
+func openSession(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	resp := post(t, url, map[string]string{"Authorization": "Bearer " + token}, initialize)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(sessionHeader)
+}
+
+// usable reports whether a session still answers a ping.
+func usable(t *testing.T, url, token, id string) bool {
+	t.Helper()
+	resp := post(t, url, map[string]string{"Authorization": "Bearer " + token, sessionHeader: id,
+		"Mcp-Protocol-Version": "2025-11-25"}, `{"jsonrpc":"2.0","id":2,"method":"ping"}`)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// TestHTTPSessionCaps: a token past its cap loses its least recently used
+// session, not the new one; the server past its cap refuses a new session
+// and keeps every other client's.
+func TestHTTPSessionCaps(t *testing.T) {
+	tokA, a := mustToken(t, "a")
+	tokB, b := mustToken(t, "b")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})
+	var ids []string
+	for i := range 3 {
+		code, id := openSession(t, srv.url, a)
+		if code != http.StatusOK || id == "" {
+			t.Fatalf("session %d of a: status %d id %q", i, code, id)
+		}
+		ids = append(ids, id)
+		time.Sleep(10 * time.Millisecond) // distinct last-use times
+	}
+	// The first is used again, so the second is now the least recently used.
+	if !usable(t, srv.url, a, ids[0]) {
+		t.Fatal("a's first session does not answer")
+	}
+	code, id4 := openSession(t, srv.url, a)
+	if code != http.StatusOK {
+		t.Fatalf("a's fourth session: status %d, want 200 after closing its least recently used", code)
+	}
+	for i, want := range map[int]bool{0: true, 1: false, 2: true} {
+		if got := usable(t, srv.url, a, ids[i]); got != want {
+			t.Errorf("a's session %d usable = %v, want %v", i, got, want)
+		}
+	}
+	if !usable(t, srv.url, a, id4) {
+		t.Error("a's new session does not answer")
+	}
+	// a holds 3, b takes the 2 left; b's third is one past the server's cap.
+	var bids []string
+	for i := range 2 {
+		code, id := openSession(t, srv.url, b)
+		if code != http.StatusOK {
+			t.Fatalf("b's session %d: status %d", i, code)
+		}
+		bids = append(bids, id)
+	}
+	resp := post(t, srv.url, map[string]string{"Authorization": "Bearer " + b}, initialize)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the most it keeps") {
+		t.Errorf("b past the server's cap: status %d %q, want 503 saying why", resp.StatusCode, body)
+	}
+	for _, id := range append([]string{ids[0], ids[2], id4}, bids...) {
+		if !usable(t, srv.url, map[bool]string{true: a, false: b}[strings.Contains(strings.Join(ids, " ")+id4, id)], id) {
+			t.Errorf("session %s was closed by another client's request", id)
+		}
+	}
+}
+
+func rss(t *testing.T) int64 {
+	t.Helper()
+	runtime.GC()
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestHTTPInitializeFlood sends 15,000 initialize calls on loopback, as a
+// client that never ends its sessions would: memory stays flat. The
+// server runs in this process, so the figure includes the client's side.
+func TestHTTPInitializeFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("15,000 requests")
+	}
+	tok, s := mustToken(t, "flood")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}})
+	const calls = 15000
+	// Warm up: connections, the SDK's caches, the first sessions.
+	for range 200 {
+		openSession(t, srv.url, s)
+	}
+	before := rss(t)
+	start := time.Now()
+	for i := range calls {
+		if code, _ := openSession(t, srv.url, s); code != http.StatusOK {
+			t.Fatalf("initialize %d: status %d", i, code)
+		}
+	}
+	took := time.Since(start)
+	after := rss(t)
+	t.Logf("RSS %.1f MB before, %.1f MB after %d initialize calls (%s)", float64(before)/1e6, float64(after)/1e6, calls, took.Round(time.Millisecond))
+	// Without the caps, this grew by 148 MB here (25 MB to 173 MB); with
+	// them, by 8 MB.
+	if grew := after - before; grew > 32<<20 {
+		t.Errorf("RSS grew by %.1f MB over %d initialize calls, want it flat", float64(grew)/1e6, calls)
+	}
+}
