@@ -161,7 +161,9 @@ func TestExamplesRun(t *testing.T) {
 			if records == 0 {
 				t.Errorf("no output besides the attach notice; got %q", output)
 			}
-			if want, ok := expectedOutput[ex.Name]; ok && !strings.Contains(strings.Join(output, "\n"), want) {
+			if bug, ok := dataLocBug[ex.Name]; ok && b.Version.Within("0.23", "0.24") {
+				t.Logf("not checking for %q: %s", expectedOutput[ex.Name], bug)
+			} else if want, ok := expectedOutput[ex.Name]; ok && !strings.Contains(strings.Join(output, "\n"), want) {
 				t.Errorf("output does not mention %q, which the generated activity should produce; got %q", want, output)
 			}
 		})
@@ -186,6 +188,15 @@ var expectedOutput = map[string]string{
 	"tcp-connections":        "connect",
 	"malloc-sizes":           `"ls"`,
 	"page-faults-by-process": `"@faults"`,
+}
+
+// dataLocBug names the examples that read a __data_loc string field of a
+// tracepoint, which bpftrace 0.23 reads as an empty string (upstream's
+// CHANGELOG, 0.24.0: "Fix reading of __data_loc tracepoint arguments";
+// 0.17 and 0.27 read them, as recorded here).
+var dataLocBug = map[string]string{
+	"exec-trace":       "sched_process_exec's filename is a __data_loc field, empty in bpftrace 0.23",
+	"net-tx-by-device": "net_dev_queue's name is a __data_loc field, empty in bpftrace 0.23",
 }
 
 // runExample runs one example with bpftrace -f json in its own process

@@ -112,7 +112,7 @@ func TestGuideRender(t *testing.T) {
 		},
 		{
 			name: "quotes are escaped", guide: "who-opens-file", args: map[string]string{"path": `/tmp/we"ird\name`},
-			contains: []string{`strcontains(str(args->filename), "we\"ird\\name")`},
+			contains: []string{`strcontains(str(args->filename, 64), "we\"ird\\name")`},
 		},
 		{
 			name: "surrounding blanks are trimmed", guide: "who-opens-file", args: map[string]string{"path": "  /etc/hosts "},
