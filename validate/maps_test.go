@@ -21,13 +21,13 @@ func TestAnalyseMaps(t *testing.T) {
 			src: `kprobe:vfs_read { @c[comm, pid] = count(); @a[cpu] = avg(arg2); @s = stats(arg2);
   @h[kstack] = hist(arg2); @l = lhist(arg2, 0, 100, 10); @x[$v, "lit", 3] = sum(1); @n++; }`,
 			want: output.Schema{
-				"@c": {Name: "@c", Type: output.TypeValue, Keys: k(output.KeyString, output.KeyInt)},
-				"@a": {Name: "@a", Type: output.TypeAvg, Keys: k(output.KeyInt)},
-				"@s": {Name: "@s", Type: output.TypeStats},
-				"@h": {Name: "@h", Type: output.TypeHist, Keys: k(output.KeyStack)},
-				"@l": {Name: "@l", Type: output.TypeLhist},
-				"@x": {Name: "@x", Type: output.TypeValue, Keys: k(output.KeyAny, output.KeyString, output.KeyInt)},
-				"@n": {Name: "@n", Type: output.TypeValue},
+				"@c": {Name: "@c", Type: output.TypeValue, Keys: k(output.KeyString, output.KeyInt), Agg: output.AggCount},
+				"@a": {Name: "@a", Type: output.TypeAvg, Keys: k(output.KeyInt), Agg: output.AggAvg},
+				"@s": {Name: "@s", Type: output.TypeStats, Agg: output.AggStats},
+				"@h": {Name: "@h", Type: output.TypeHist, Keys: k(output.KeyStack), Agg: output.AggHist},
+				"@l": {Name: "@l", Type: output.TypeLhist, Agg: output.AggLhist},
+				"@x": {Name: "@x", Type: output.TypeValue, Keys: k(output.KeyAny, output.KeyString, output.KeyInt), Agg: output.AggSum},
+				"@n": {Name: "@n", Type: output.TypeValue, Agg: output.AggSum},
 			},
 		},
 		{
@@ -36,9 +36,9 @@ func TestAnalyseMaps(t *testing.T) {
 tracepoint:irq:irq_handler_entry { @irq[args->irq] = count(); }
 tracepoint:raw_syscalls:sys_exit, kprobe:f { @mixed[args->id] = count(); }`,
 			want: output.Schema{
-				"@":      {Name: "@", Type: output.TypeValue, Keys: k(output.KeySyscall)},
-				"@irq":   {Name: "@irq", Type: output.TypeValue, Keys: k(output.KeyAny)},
-				"@mixed": {Name: "@mixed", Type: output.TypeValue, Keys: k(output.KeyAny)},
+				"@":      {Name: "@", Type: output.TypeValue, Keys: k(output.KeySyscall), Agg: output.AggCount},
+				"@irq":   {Name: "@irq", Type: output.TypeValue, Keys: k(output.KeyAny), Agg: output.AggCount},
+				"@mixed": {Name: "@mixed", Type: output.TypeValue, Keys: k(output.KeyAny), Agg: output.AggCount},
 			},
 		},
 		{
@@ -46,7 +46,7 @@ tracepoint:raw_syscalls:sys_exit, kprobe:f { @mixed[args->id] = count(); }`,
 			src: `BEGIN { @m[1] = 0; @st = kstack; @sym = ksym(0); @ip = ntop(0) }
 kprobe:f { @m[comm] = hist(1); }`,
 			want: output.Schema{
-				"@m":   {Name: "@m", Type: output.TypeHist, Keys: k(output.KeyAny)},
+				"@m":   {Name: "@m", Type: output.TypeHist, Keys: k(output.KeyAny), Agg: output.AggHist},
 				"@st":  {Name: "@st", Type: output.TypeValue, Value: output.ValueKstack},
 				"@sym": {Name: "@sym", Type: output.TypeValue, Value: output.ValueKsym},
 				"@ip":  {Name: "@ip", Type: output.TypeValue, Value: output.ValueInet},

@@ -44,24 +44,34 @@ func (v *Validator) checkTraps(ctx context.Context, r *Result, prog *lang.Progra
 
 // fieldTypes returns a lookup of the C type of args->NAME in a probe whose
 // attach points are all tracepoints, as their format files declare it; ""
-// when unknown or when the tracepoints disagree.
+// when unknown or when the tracepoints disagree. The formats are read at
+// the first lookup, so a probe that reads no args field costs nothing.
 func (v *Validator) fieldTypes(ctx context.Context, r *Result, p *lang.Probe) func(string) string {
-	none := func(string) string { return "" }
+	var types map[string]string
+	return func(name string) string {
+		if types == nil {
+			types = v.readFieldTypes(ctx, r, p)
+		}
+		return types[name]
+	}
+}
+
+func (v *Validator) readFieldTypes(ctx context.Context, r *Result, p *lang.Probe) map[string]string {
+	types := map[string]string{}
 	if v.o.Catalog == nil {
-		return none
+		return types
 	}
 	var tps []string
 	for _, ap := range p.AttachPoints {
 		if ap.Canonical != "tracepoint" {
-			return none
+			return types
 		}
 		tps = append(tps, r.expanded[ap]...)
 	}
-	types := map[string]string{}
 	for i, tp := range tps {
 		fs, err := v.o.Catalog.Fields(ctx, tp)
 		if err != nil {
-			return none
+			return map[string]string{}
 		}
 		for _, f := range fs {
 			if old, seen := types[f.Name]; i == 0 {
@@ -71,7 +81,7 @@ func (v *Validator) fieldTypes(ctx context.Context, r *Result, p *lang.Probe) fu
 			}
 		}
 	}
-	return func(name string) string { return types[name] }
+	return types
 }
 
 // pointerString reports an args field declared as a char pointer, which

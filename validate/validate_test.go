@@ -143,9 +143,9 @@ interval:s:1 { print(@opens); clear(@opens); }`, nil)
 		t.Errorf("attach points %+v, count %d", r.AttachPoints, r.ProbeCount)
 	}
 	want := output.Schema{
-		"@opens": {Name: "@opens", Type: output.TypeValue, Keys: []output.KeyKind{output.KeyString, output.KeyString}},
-		"@lat":   {Name: "@lat", Type: output.TypeHist},
-		"@reads": {Name: "@reads", Type: output.TypeValue},
+		"@opens": {Name: "@opens", Type: output.TypeValue, Keys: []output.KeyKind{output.KeyString, output.KeyString}, Agg: output.AggCount},
+		"@lat":   {Name: "@lat", Type: output.TypeHist, Agg: output.AggHist},
+		"@reads": {Name: "@reads", Type: output.TypeValue, Agg: output.AggCount},
 	}
 	if diff := cmp.Diff(want, r.Maps); diff != "" {
 		t.Errorf("maps mismatch (-want +got):\n%s", diff)
