@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
+	"github.com/bpftrace-mcp/bpftrace-mcp/audit"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
@@ -33,6 +34,8 @@ type Options struct {
 	// given up; zero means 3.
 	MaxFailures int
 	Logger      *slog.Logger
+	// Audit records who ran and stopped what; nil records nothing.
+	Audit *audit.Log
 }
 
 // Gateway fans programs out to agents and gathers what they print into its
@@ -124,20 +127,21 @@ type agentExec struct {
 
 // agentResult is the part of an agent's get_result the gateway reads.
 type agentResult struct {
-	Status       string        `json:"status"`
-	EndReason    string        `json:"end_reason"`
-	LinesTotal   int64         `json:"lines_total"`
-	Output       []string      `json:"output"`
-	HasMore      bool          `json:"has_more"`
-	NextOffset   int64         `json:"next_offset"`
+	Status       string           `json:"status"`
+	EndReason    string           `json:"end_reason"`
+	LinesTotal   int64            `json:"lines_total"`
+	Output       []string         `json:"output"`
+	HasMore      bool             `json:"has_more"`
+	NextOffset   int64            `json:"next_offset"`
 	ErrorMessage string           `json:"error_message"`
 	Maps         []*trace.MapPage `json:"maps"`
 }
 
 // Exec checks a program once here, sends it to every selected node, and
 // starts gathering. It returns as soon as every agent has answered.
-func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (*Started, error) {
+func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (started *Started, err error) {
 	p, ok := access.FromContext(ctx)
+	defer func() { g.audit(ctx, p, audit.ActionExec, req.Program, started, err) }()
 	if !ok || !p.Role.CanRun() {
 		return nil, fmt.Errorf("%w: running programs needs the operator or admin role", ErrRefused)
 	}
@@ -200,19 +204,19 @@ func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (*Started, error) {
 	}
 	wg.Wait()
 
-	started := 0
+	nstarted := 0
 	var errs []string
 	for _, r := range results {
 		run.parts[r.Node] = &store.Part{ExecutionID: id, Name: r.Node, RemoteID: r.ExecutionID, Status: r.Status, EndReason: r.EndReason, Error: r.Error}
 		if r.Status == store.StatusRunning {
-			started++
+			nstarted++
 		} else {
 			errs = append(errs, r.Error)
 		}
 	}
 	opts, _ := json.Marshal(map[string]any{"nodes": req.Nodes, "target": req.Target, "timeout": req.Timeout})
 	e := &store.Execution{ID: id, Program: req.Program, Options: string(opts), Status: store.StatusRunning, Principal: p.Name, Client: p.Name}
-	if started == 0 {
+	if nstarted == 0 {
 		e.Status, e.EndReason = store.StatusFailed, store.EndError
 		e.ErrorMessage = "no node started the program: " + strings.Join(errs, "; ")
 	}
@@ -226,7 +230,7 @@ func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (*Started, error) {
 	if err := g.o.DB.AddParts(ctx, parts); err != nil {
 		return nil, err
 	}
-	if started == 0 {
+	if nstarted == 0 {
 		return nil, errors.New(e.ErrorMessage)
 	}
 	g.mu.Lock()
@@ -234,6 +238,28 @@ func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (*Started, error) {
 	g.mu.Unlock()
 	g.wg.Go(func() { g.collect(run, agents) })
 	return &Started{ExecutionID: id, Nodes: results, Missing: missing}, nil
+}
+
+// audit records a decision of the gateway's, with the caller's principal.
+func (g *Gateway) audit(ctx context.Context, p access.Principal, action, program string, st *Started, err error) {
+	if g.o.Audit == nil {
+		return
+	}
+	e := &store.AuditEntry{Client: p.Name, Principal: p.Name, Role: string(p.Role), Action: action, Program: program, Decision: audit.Allowed}
+	switch {
+	case errors.Is(err, ErrRefused):
+		e.Decision, e.Outcome = audit.Denied, "refused: "+err.Error()
+	case err != nil:
+		e.Outcome = "not started: " + err.Error()
+	case st != nil:
+		e.ExecutionID = st.ExecutionID
+		var nodes []string
+		for _, n := range st.Nodes {
+			nodes = append(nodes, n.Node+"="+n.Status)
+		}
+		e.Outcome = "fanned out: " + strings.Join(nodes, ", ")
+	}
+	g.o.Audit.Record(ctx, e)
 }
 
 // collect gathers every node's output and final maps into the history,

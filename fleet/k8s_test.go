@@ -368,6 +368,23 @@ func TestK8sFleet(t *testing.T) {
 		if sum != 15 {
 			t.Errorf("the agents' own @s add up to %d, want 15", sum)
 		}
+		// The caller's name reached each agent's audit.
+		adb, err := store.Open(operator, filepath.Join(c.dir, "node-1-0.db"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer adb.Close()
+		entries, err := adb.ListAudit(operator, store.AuditFilter{Limit: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, en := range entries {
+			found = found || en.ExecutionID == parts[0].RemoteID && strings.Contains(en.Client, "fleet-gateway") && strings.HasSuffix(en.Client, " for alice")
+		}
+		if !found {
+			t.Errorf("node-1's audit does not name alice as the caller: %+v", entries)
+		}
 	})
 
 	t.Run("by label", func(t *testing.T) {

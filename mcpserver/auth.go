@@ -19,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
+	"github.com/bpftrace-mcp/bpftrace-mcp/fleet"
 )
 
 // minTokenLen is the shortest secret accepted: 16 characters is the least
@@ -37,6 +38,10 @@ type Token struct {
 	name string
 	role access.Role
 	hash [sha256.Size]byte
+	// delegate lets the holder name, in fleet.CallerHeader, the caller on
+	// whose behalf it asks: the fleet gateway. The name goes to the audit
+	// only; the token's own principal decides what may be done.
+	delegate bool
 }
 
 // NewToken checks a name and a secret and returns the token, with
@@ -56,6 +61,13 @@ func NewToken(name, secret string) (Token, error) {
 // WithRole returns the token with role r.
 func (t Token) WithRole(r access.Role) Token {
 	t.role = r
+	return t
+}
+
+// WithDelegation returns the token trusted to say on whose behalf it asks
+// (the fleet gateway's, on an agent).
+func (t Token) WithDelegation() Token {
+	t.delegate = true
 	return t
 }
 
@@ -228,18 +240,26 @@ var errInvalidToken = fmt.Errorf("%w: the bearer token is not one this server ac
 // TokenInfo.Extra, from requireToken to principalOf.
 const principalKey = "bpftrace-mcp/principal"
 
+// onBehalfKey is where the caller a delegating token names travels in
+// TokenInfo.Extra, to the audit's client name.
+const onBehalfKey = "bpftrace-mcp/on-behalf-of"
+
 // requireToken rejects requests without one of the tokens with 401 and a
 // WWW-Authenticate challenge (RFC 6750). A request that passes carries the
 // token's name as the SDK's TokenInfo.UserID: the SDK then refuses a
 // session to anyone but the token that opened it, and tools read it to name
 // the client. Its principal (name and role) rides in TokenInfo.Extra.
 func requireToken(ts tokenSet, log *slog.Logger) func(http.Handler) http.Handler {
-	verify := func(_ context.Context, presented string, _ *http.Request) (*auth.TokenInfo, error) {
+	verify := func(_ context.Context, presented string, r *http.Request) (*auth.TokenInfo, error) {
 		t, ok := ts.match(presented)
 		if !ok {
 			return nil, errInvalidToken
 		}
-		return &auth.TokenInfo{UserID: t.name, Extra: map[string]any{principalKey: t.Principal()}}, nil
+		ti := &auth.TokenInfo{UserID: t.name, Extra: map[string]any{principalKey: t.Principal()}}
+		if c := r.Header.Get(fleet.CallerHeader); t.delegate && c != "" && checkTokenName(c) == nil {
+			ti.Extra[onBehalfKey] = c
+		}
+		return ti, nil
 	}
 	check := auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{
 		// Static tokens do not expire; rotate them by editing the file

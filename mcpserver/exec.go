@@ -356,6 +356,9 @@ func clientName(req *mcp.CallToolRequest) string {
 	}
 	if req.Extra != nil && req.Extra.TokenInfo != nil && req.Extra.TokenInfo.UserID != "" {
 		name = strings.TrimSpace(name + " (token " + req.Extra.TokenInfo.UserID + ")")
+		if c, ok := req.Extra.TokenInfo.Extra[onBehalfKey].(string); ok {
+			name += " for " + c
+		}
 	}
 	return name
 }

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/audit"
 	"github.com/bpftrace-mcp/bpftrace-mcp/fleet"
 	"github.com/bpftrace-mcp/bpftrace-mcp/mcpserver"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
@@ -117,7 +118,8 @@ func runFleet(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	g, err := fleet.New(fleet.Options{Discovery: disc, Agents: clients, DB: db, Check: fleet.PolicyCheck(&pol), Logger: log})
+	g, err := fleet.New(fleet.Options{Discovery: disc, Agents: clients, DB: db, Check: fleet.PolicyCheck(&pol), Logger: log,
+		Audit: audit.New(db, log)})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func (h *httpFlags) fleetToken() (mcpserver.Token, bool, error) {
 	if err != nil {
 		return mcpserver.Token{}, false, err
 	}
-	return t.WithRole(access.Operator), true, nil
+	return t.WithRole(access.Operator).WithDelegation(), true, nil
 }
 
 // tokens returns the configured tokens: the one in the environment, named
