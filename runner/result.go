@@ -118,7 +118,15 @@ func (m *Manager) waitFor(ctx context.Context, id string, e *store.Execution, q 
 	for {
 		var changed <-chan struct{}
 		if r := m.lookup(id); r != nil {
-			changed, _ = r.wait()
+			var committed int64
+			changed, committed = r.wait()
+			if committed > q.Offset {
+				// Committed after e was read and before we began to
+				// wait: waiting for the next commit would miss it.
+				closed := make(chan struct{})
+				close(closed)
+				changed = closed
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -22,7 +22,7 @@ import (
 // Tuning of the output path. Lines are committed in batches: one SQLite
 // transaction per line could not keep up with bpftrace's ~100k lines/s.
 const (
-	flushInterval   = 100 * time.Millisecond // longest a line waits before it is readable
+	flushInterval   = 100 * time.Millisecond // under load, longest a line waits before it is readable
 	flushLines      = 4096                   // a batch this large is written at once
 	maxPendingBytes = 4 << 20                // past this the reader waits for the writer
 	// mapReserve is stored output kept beyond MaxOutputBytes for map text, so
@@ -231,7 +231,7 @@ func (r *run) grace() time.Duration {
 // readStdout decodes the JSON stream until EOF and feeds the text to the
 // sink. It returns the final aggregations.
 func (r *run) readStdout() []*output.Map {
-	br := bufio.NewReaderSize(pacedReader{r.proc.Stdout}, 256<<10)
+	br := bufio.NewReaderSize(newPacedReader(r.proc.Stdout), 256<<10)
 	sp := splitter{maxLine: r.m.limits.MaxLineBytes, emit: r.sink.add}
 	var (
 		maps     []*output.Map
@@ -322,26 +322,6 @@ func (r *run) readStdout() []*output.Map {
 	return maps
 }
 
-// pacedReader reads bpftrace's stdout in batches. bpftrace writes every
-// line with its own write(); a reader that woke for each would spend more
-// CPU on wakeups than on the lines (and take it from the traced system and
-// bpftrace). After a short read it waits a few milliseconds, so that the pipe
-// (1 MiB) collects the next lines; a full read is never delayed, so a
-// reader that falls behind catches up at full speed.
-type pacedReader struct{ f io.Reader }
-
-// pace is the wait after a short read: short enough that nobody sees the
-// delay, long enough that the wakeups cost little.
-const pace = 20 * time.Millisecond
-
-func (p pacedReader) Read(b []byte) (int, error) {
-	n, err := p.f.Read(b)
-	if err == nil && n < len(b)/8 {
-		time.Sleep(pace)
-	}
-	return n, err
-}
-
 // readStderr keeps bpftrace's stderr (bounded, harmless noise removed) and
 // picks up the 0.24+ attach notice, which is printed there.
 func (r *run) readStderr() string {
@@ -367,7 +347,7 @@ func (r *run) readStderr() string {
 // and empty.
 func (r *run) writeLoop(ctx context.Context) {
 	for {
-		batch, first, counters, ok := r.sink.take(flushInterval)
+		batch, first, counters, ok := r.sink.take()
 		if len(batch) > 0 {
 			r.mu.Lock()
 			failed := r.storeErr != nil

@@ -25,11 +25,16 @@ type sink struct {
 	lines    int64 // lines accepted (stored or queued)
 	bytes    int64 // their bytes
 	dropped  int64 // lines refused by the cap, or lost to a store failure
+
+	pace pacer
+	now  func() time.Time
 }
 
 func (s *sink) init(maxBytes int64) {
 	s.cond = sync.NewCond(&s.mu)
 	s.maxBytes = maxBytes
+	s.pace = newPacer(commitWindow, commitBurst)
+	s.now = time.Now
 }
 
 // add queues one line. Lines of map output may use mapReserve beyond the
@@ -53,7 +58,9 @@ func (s *sink) add(line string, mapText bool) {
 	s.pendingB += int(n)
 	s.lines++
 	s.bytes += n
-	if len(s.pending) >= flushLines {
+	// The writer waits for the first line of a batch (it may be due at
+	// once) and for a full batch; lines in between only fill the batch.
+	if len(s.pending) == 1 || len(s.pending) >= flushLines {
 		s.cond.Broadcast()
 	}
 }
@@ -66,27 +73,35 @@ func (s *sink) close() {
 	s.mu.Unlock()
 }
 
-// take waits up to d for a batch (or less when a full batch or the end
-// arrives) and returns it with its first line number and the counters as
-// they stand once it is written. ok is false when the sink is closed and
-// this was the last batch.
-func (s *sink) take(d time.Duration) (batch []string, first int64, c store.OutputCounters, ok bool) {
-	deadline := time.Now().Add(d)
+// take waits for a batch and returns it with its first line number and the
+// counters as they stand once it is written. A batch is due at once when
+// the commits have been few (the first line of a run, a line after a quiet
+// spell), when flushLines are queued, or at the end; under a stream of
+// lines the commits are paced (see [pacer]) so that each carries many. ok
+// is false when the sink is closed and this was the last batch.
+func (s *sink) take() (batch []string, first int64, c store.OutputCounters, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.pending) < flushLines && !s.closed {
-		left := time.Until(deadline)
-		if left <= 0 {
+	for {
+		wait, due := s.due(s.now())
+		if due {
 			break
 		}
+		if wait <= 0 {
+			s.cond.Wait() // nothing queued: add or close wakes us
+			continue
+		}
 		// sync.Cond has no timed wait; a timer broadcasts instead.
-		t := time.AfterFunc(left, func() {
+		t := time.AfterFunc(wait, func() {
 			s.mu.Lock()
 			s.cond.Broadcast()
 			s.mu.Unlock()
 		})
 		s.cond.Wait()
 		t.Stop()
+	}
+	if len(s.pending) > 0 {
+		s.pace.record(s.now())
 	}
 	batch, first = s.pending, s.first
 	s.first += int64(len(batch))
@@ -96,6 +111,21 @@ func (s *sink) take(d time.Duration) (batch []string, first int64, c store.Outpu
 	// output once the batch is written.
 	c = store.OutputCounters{LinesTotal: s.first, BytesStored: s.bytes, LinesDropped: s.dropped}
 	return batch, first, c, !(s.closed && len(batch) == 0)
+}
+
+// due says whether a batch should be taken now, and if not, how long to
+// wait before asking again (0: until something is queued). s.mu is held.
+func (s *sink) due(now time.Time) (wait time.Duration, due bool) {
+	switch {
+	case s.closed, len(s.pending) >= flushLines:
+		return 0, true
+	case len(s.pending) == 0:
+		return 0, false
+	}
+	if d := s.pace.delay(now); d > 0 {
+		return d, false
+	}
+	return 0, true
 }
 
 // lost takes back a batch that could not be stored: its lines count as
