@@ -227,9 +227,18 @@ func (m *Manager) DumpAST(ctx context.Context, program string, unsafe bool) (*bp
 	return m.bin.DumpAST(ctx, program, bpftrace.RunOptions{Unsafe: unsafe}, m.Env())
 }
 
-// Start checks the program with bpftrace and, when bpftrace accepts it,
-// starts it and returns the new execution at once. A rejected program is a
-// *ProgramError and creates no execution; a refused limit is a *LimitError.
+// startWait bounds how long Start waits for bpftrace's verdict on the
+// program. bpftrace compiles before it attaches; a program it has not
+// refused by then is reported as started (its timeout counts from attach).
+const startWait = 30 * time.Second
+
+// Start runs the program and returns the new execution as soon as bpftrace
+// has compiled it: the run's own compile is bpftrace's check, so a program
+// is compiled once on its way to running. bpftrace reports compile errors
+// before it attaches anything; a program it rejects that way is a
+// *ProgramError (with Check set) and creates no execution. A refused limit
+// is a *LimitError. The caller does the checks that need no bpftrace first
+// (parse, policy, probes): nothing reaches Start that they refuse.
 func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution, error) {
 	if len(req.Program) > m.limits.MaxProgramBytes {
 		return nil, programSizeError(len(req.Program), m.limits.MaxProgramBytes)
@@ -244,23 +253,9 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 	if err := m.reserve(req.Principal); err != nil {
 		return nil, err
 	}
-	reserved := true
-	defer func() {
-		if reserved {
-			m.release()
-		}
-	}()
-
-	chk, err := m.Check(ctx, req.Program, req.Unsafe)
-	if err != nil {
-		return nil, err
-	}
-	if !chk.OK() {
-		return nil, &ProgramError{Diagnostics: chk.Stderr.Diagnostics, Status: chk.Status, Other: chk.Stderr.Other, Check: chk}
-	}
-
 	id, err := newID()
 	if err != nil {
+		m.release()
 		return nil, err
 	}
 	opts, _ := json.Marshal(map[string]any{"timeout_seconds": timeout.Seconds(), "unsafe": req.Unsafe})
@@ -275,27 +270,18 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 		Client:    req.Client,
 		Principal: req.Principal,
 	}
-	if err := m.db.CreateExecution(ctx, e); err != nil {
-		return nil, fmt.Errorf("record execution: %w", err)
-	}
 	proc, err := m.bin.Start(m.bin.RunArgs(req.Program, bpftrace.RunOptions{Unsafe: req.Unsafe}),
 		bpftrace.StartOptions{Env: m.env, Owner: m.owner, Scope: m.scope})
 	if err != nil {
-		msg := err.Error()
-		end := time.Now().UTC()
-		_ = m.db.UpdateExecution(context.WithoutCancel(ctx), id, store.ExecutionUpdate{
-			Status: ptr(StatusFailed), EndReason: ptr(EndError), ErrorMessage: &msg, EndedAt: &end,
-		})
+		m.release()
 		return nil, fmt.Errorf("start bpftrace: %w", err)
 	}
 	r := newRun(m, e, proc, timeout, req)
 	m.mu.Lock()
 	m.reserved--
-	reserved = false
 	m.runs[id] = r
 	m.wg.Add(1)
 	m.mu.Unlock()
-	m.log.Info("execution started", "execution_id", id, "pid", proc.Pid, "timeout", timeout)
 	go func() {
 		defer m.wg.Done()
 		r.supervise()
@@ -303,6 +289,41 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution
 		delete(m.runs, id)
 		m.mu.Unlock()
 	}()
+	return m.admit(ctx, r, e)
+}
+
+// admit waits for bpftrace's verdict on a starting run and decides whether
+// it is an execution (stored, returned) or a refused program (dropped, a
+// *ProgramError).
+func (m *Manager) admit(ctx context.Context, r *run, e *store.Execution) (*store.Execution, error) {
+	refuse := func(err error) (*store.Execution, error) {
+		r.requestStop(EndError) // a no-op for a run that has ended
+		r.decide(false)
+		<-r.finished
+		return nil, err
+	}
+	wait := time.NewTimer(startWait)
+	defer wait.Stop()
+	select {
+	case <-r.noticed:
+	case chk := <-r.early:
+		if r.stopRequested() {
+			return refuse(ErrClosed)
+		}
+		if !chk.OK() {
+			chk.Took = time.Since(e.StartedAt)
+			return refuse(&ProgramError{Diagnostics: chk.Stderr.Diagnostics, Status: chk.Status, Other: chk.Stderr.Other, Check: chk})
+		}
+		// It ended cleanly without a notice: a run, if an odd one.
+	case <-wait.C:
+	case <-ctx.Done():
+		return refuse(fmt.Errorf("start execution: %w", context.Cause(ctx)))
+	}
+	if err := m.db.CreateExecution(context.WithoutCancel(ctx), e); err != nil {
+		return refuse(fmt.Errorf("record execution: %w", err))
+	}
+	r.decide(true)
+	m.log.Info("execution started", "execution_id", e.ID, "pid", r.proc.Pid, "timeout", r.timeout)
 	return e, nil
 }
 

@@ -43,12 +43,51 @@ type Page struct {
 // Duration is how long the execution has run (so far, when it is running).
 func (p *Page) Duration() time.Duration { return ExecutionDuration(p.Execution, time.Now()) }
 
-// ExecutionDuration is how long e ran, or has run by now.
+// ExecutionDuration is how long e ran, or has run by now: from start to
+// end, attach and teardown included (see [Times]).
 func ExecutionDuration(e *store.Execution, now time.Time) time.Duration {
 	if e.EndedAt != nil {
 		return e.EndedAt.Sub(e.StartedAt)
 	}
 	return now.Sub(e.StartedAt)
+}
+
+// Times splits the life of an execution. Total = Attach + Traced +
+// Teardown. The timeout counts Traced only.
+type Times struct {
+	Total time.Duration
+	// Attach is from start to the probes attached: bpftrace compiles the
+	// program, loads it and attaches every probe. Zero (with Attached
+	// false) while attaching or when it never got that far.
+	Attach   time.Duration
+	Attached bool
+	// Traced is from attach to the stop request (SIGINT at the timeout,
+	// stop_execution, shutdown), or to the end when the program ended on
+	// its own (exit(), or it failed).
+	Traced time.Duration
+	// Teardown is from the stop request to the end: END, detaching every
+	// probe (slow for many probes: RCU grace periods) and the map dump.
+	Teardown time.Duration
+}
+
+// ExecutionTimes splits e's time as it stands at now.
+func ExecutionTimes(e *store.Execution, now time.Time) Times {
+	end := now
+	if e.EndedAt != nil {
+		end = *e.EndedAt
+	}
+	t := Times{Total: end.Sub(e.StartedAt)}
+	if e.AttachedAt == nil {
+		return t
+	}
+	t.Attached, t.Attach = true, e.AttachedAt.Sub(e.StartedAt)
+	traceEnd := end
+	if e.StopAt != nil && e.StopAt.After(*e.AttachedAt) {
+		traceEnd = *e.StopAt
+		t.Teardown = end.Sub(*e.StopAt)
+	}
+	t.Traced = traceEnd.Sub(*e.AttachedAt)
+	return t
 }
 
 // Result returns a page of an execution's output. With q.Wait it first

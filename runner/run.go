@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
@@ -42,19 +43,35 @@ type run struct {
 	timeout time.Duration
 	dec     *output.Decoder
 
-	stopOnce sync.Once
-	stopCh   chan string   // the end reason asked for
-	finished chan struct{} // closed when the execution is final in the store
+	stopOnce  sync.Once
+	stopAsked atomic.Bool
+	stopCh    chan string   // the end reason asked for
+	finished  chan struct{} // closed when the execution is final in the store
 
-	mu        sync.Mutex
-	committed int64         // lines readable in the store
-	changed   chan struct{} // closed and replaced at every commit and at the end
-	probes    int
-	lost      int64
-	helperErr int64
-	storeErr  error
-	exiting   bool            // bpftrace printed the blank lines that begin its exit
-	messages  headtail.Buffer // plain-text lines bpftrace printed on stdout
+	// Startup: bpftrace compiles the program, prints how many probes it
+	// will attach (the notice), attaches them, and only then traces.
+	noticeOnce, attachOnce sync.Once
+	noticed                chan struct{} // closed at the notice: the program compiled
+	attached               chan struct{} // closed when the probes are attached
+	// early receives what bpftrace said when it ended before the notice:
+	// [Manager.Start] decides whether that was a refused program.
+	early chan *bpftrace.CheckResult
+	// decided is closed once Start has decided whether this is an
+	// execution (stored is then true and the row exists) or a refused
+	// program (nothing is written).
+	decided chan struct{}
+	stored  bool
+
+	mu                 sync.Mutex
+	committed          int64         // lines readable in the store
+	changed            chan struct{} // closed and replaced at every commit and at the end
+	probes             int
+	lost               int64
+	helperErr          int64
+	storeErr           error
+	exiting            bool            // bpftrace printed the blank lines that begin its exit
+	attachedAt, stopAt time.Time       // zero until they happen
+	messages           headtail.Buffer // plain-text lines bpftrace printed on stdout
 
 	sink sink
 }
@@ -72,6 +89,10 @@ func newRun(m *Manager, e *store.Execution, proc *bpftrace.Process, timeout time
 		finished: make(chan struct{}),
 		changed:  make(chan struct{}),
 		probes:   -1,
+		noticed:  make(chan struct{}),
+		attached: make(chan struct{}),
+		early:    make(chan *bpftrace.CheckResult, 1),
+		decided:  make(chan struct{}),
 	}
 	r.sink.init(m.limits.MaxOutputBytes)
 	r.messages.Max = maxStderr
@@ -84,10 +105,13 @@ func (r *run) requestStop(reason string) bool {
 	first := false
 	r.stopOnce.Do(func() {
 		first = true
+		r.stopAsked.Store(true)
 		r.stopCh <- reason
 	})
 	return first
 }
+
+func (r *run) stopRequested() bool { return r.stopAsked.Load() }
 
 // overlay adds to a running execution read from the store what only this
 // process knows until the run ends: the attached probes and the events and
@@ -96,6 +120,12 @@ func (r *run) overlay(e *store.Execution) {
 	r.mu.Lock()
 	if r.probes >= 0 {
 		e.ProbesAttached = r.probes
+	}
+	if !r.attachedAt.IsZero() {
+		e.AttachedAt = ptr(r.attachedAt.UTC())
+	}
+	if !r.stopAt.IsZero() {
+		e.StopAt = ptr(r.stopAt.UTC())
 	}
 	e.LostEvents, e.HelperErrors = r.lost, r.helperErr
 	r.mu.Unlock()
@@ -118,9 +148,88 @@ func (r *run) notify(committed int64) {
 	r.mu.Unlock()
 }
 
+// decide records Start's decision: stored, the execution is in the store
+// and its output and end are written there; not stored, it was a refused
+// program and nothing is written.
+func (r *run) decide(stored bool) {
+	r.stored = stored
+	close(r.decided)
+}
+
+// notice marks the attach notice, with the probe count: bpftrace has
+// compiled the program.
+func (r *run) notice(n int) {
+	r.mu.Lock()
+	r.probes = n
+	r.mu.Unlock()
+	r.noticeOnce.Do(func() { close(r.noticed) })
+}
+
+// markAttached marks that bpftrace attached its probes: tracing began, and
+// the timeout counts from here.
+func (r *run) markAttached() {
+	r.attachOnce.Do(func() {
+		r.mu.Lock()
+		r.attachedAt = time.Now()
+		r.mu.Unlock()
+		close(r.attached)
+	})
+}
+
+func (r *run) isNoticed() bool {
+	select {
+	case <-r.noticed:
+		return true
+	default:
+		return false
+	}
+}
+
+// watchAttach finds out when bpftrace has attached its probes, for the
+// releases whose notice comes before attaching (0.17-0.23 print
+// "Attaching N probes..." when they begin): once every probe is attached,
+// bpftrace runs BEGIN and waits for events in epoll_wait, and prints
+// nothing before. So the first output after the notice, or bpftrace asleep
+// in epoll_wait, means attached. This polls for the second; readStdout
+// reports the first.
+func (r *run) watchAttach(done <-chan struct{}) {
+	select {
+	case <-r.noticed:
+	case <-done:
+		return
+	}
+	t := time.NewTicker(attachPoll)
+	defer t.Stop()
+	for {
+		if r.proc.Idle() {
+			r.markAttached()
+			return
+		}
+		select {
+		case <-r.attached:
+			return
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Startup timing.
+const (
+	// attachPoll is how often watchAttach looks at bpftrace while it
+	// attaches: a few /proc reads, so the attach time is known within a
+	// few milliseconds.
+	attachPoll = 5 * time.Millisecond
+	// attachBudget bounds the time from start to attached: a run that has
+	// not attached by then is stopped (its timeout counts only from
+	// attach, so without a bound a run that never attached would never
+	// end). bpftrace 0.17 compiles and attaches 82 uprobes in about 2.6 s.
+	attachBudget = 2 * time.Minute
+)
+
 // supervise owns the process from start to the final store update.
 func (r *run) supervise() {
-	defer close(r.finished)
 	ctx := context.Background()
 
 	exited := make(chan bpftrace.ExitStatus, 1)
@@ -128,6 +237,7 @@ func (r *run) supervise() {
 	stdoutDone := make(chan struct{})
 	stderrDone := make(chan string, 1)
 	writerDone := make(chan struct{})
+	watchDone := make(chan struct{})
 	var maps []*output.Map
 
 	go func() {
@@ -142,48 +252,97 @@ func (r *run) supervise() {
 	}()
 	go func() { stderrDone <- r.readStderr() }()
 	go func() { r.writeLoop(ctx); close(writerDone) }()
+	go r.watchAttach(watchDone)
 
-	timer := time.NewTimer(r.timeout)
-	defer timer.Stop()
-	var reason string
-	var st bpftrace.ExitStatus
-	killed := false
-	select {
-	case st = <-exited:
-	case <-timer.C:
-		reason = EndTimeout
-	case reason = <-r.stopCh:
-	}
-	if reason != "" {
-		killed, st = r.interrupt(exited)
-	}
+	reason, st, killed := r.watch(exited)
+	close(watchDone)
 	<-stdoutDone
 	stderr := <-stderrDone
+	if !r.isNoticed() {
+		// Ended before the notice: bpftrace refused the program (or could
+		// not start). Start turns that into a refusal; nothing was traced.
+		r.early <- &bpftrace.CheckResult{Stderr: bpftrace.ParseStderr(r.plainMessages() + stderr), Status: st}
+	}
+	<-r.decided
 	<-writerDone
 	r.proc.Stdout.Close()
 	r.proc.Stderr.Close()
+	if !r.stored {
+		close(r.finished)
+		return
+	}
 	r.finish(ctx, reason, st, waitErr, killed, stderr, maps)
+	close(r.finished)
+	// Retention is not part of the stop: a stop request has its answer.
+	if err := r.m.db.Prune(ctx); err != nil {
+		r.m.log.Warn("apply history retention", "err", err)
+	}
+}
+
+// watch waits for the run to end: on its own, at its timeout, which counts
+// from attach, or when asked to stop. It stops bpftrace in the two last
+// cases.
+func (r *run) watch(exited <-chan bpftrace.ExitStatus) (reason string, st bpftrace.ExitStatus, killed bool) {
+	budget := time.NewTimer(attachBudget)
+	defer budget.Stop()
+	attached := r.attached
+	var traced <-chan time.Time
+	for reason == "" {
+		select {
+		case st = <-exited:
+			return "", st, false
+		case <-attached:
+			attached = nil
+			budget.Stop()
+			t := time.NewTimer(r.timeout)
+			defer t.Stop()
+			traced = t.C
+		case <-traced:
+			reason = EndTimeout
+		case <-budget.C:
+			r.m.log.Warn("bpftrace did not attach its probes in time; stopping it", "execution_id", r.id, "budget", attachBudget)
+			reason = EndTimeout
+		case reason = <-r.stopCh:
+		}
+	}
+	killed, st = r.interrupt(exited)
+	return reason, st, killed
 }
 
 // interrupt stops the process the way Ctrl-C does, so that END probes run
 // and the maps are printed, and kills it if it has not exited when the grace
-// period is over. Teardown costs about 50 ms per attached tracepoint here.
+// period is over. Teardown costs about 50 ms per attached tracepoint and
+// about 100 ms per uprobe here.
 //
-// bpftrace 0.17 can lose a SIGINT that arrives while it starts (and, rarely,
-// one that arrives while it runs): it then runs on, asleep in epoll_wait. So
-// the signal is sent again, but only while bpftrace is idle like that and has
-// not begun its exit sequence, never while it tears down or prints maps.
+// bpftrace 0.17 can lose a SIGINT that arrives while it attaches (and,
+// rarely, one that arrives while it runs): it then runs on, asleep in
+// epoll_wait. So a stop asked for while it attaches waits until it has
+// attached, and the signal is sent again, but only while bpftrace is idle
+// like that and has not begun its exit sequence, never while it tears down
+// or prints maps. Before the notice, while it compiles, bpftrace has no
+// handler yet and SIGINT simply ends it: nothing is attached, nothing lost.
 func (r *run) interrupt(exited <-chan bpftrace.ExitStatus) (killed bool, st bpftrace.ExitStatus) {
 	grace := r.grace()
 	deadline := time.NewTimer(grace)
 	defer deadline.Stop()
-	check := time.NewTicker(500 * time.Millisecond)
+	if r.isNoticed() {
+		select {
+		case <-r.attached:
+		case st = <-exited:
+			return false, st
+		case <-deadline.C:
+		}
+	}
+	check := time.NewTicker(resendCheck)
 	defer check.Stop()
 	send := func() {
 		if err := r.proc.Interrupt(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 			r.m.log.Warn("interrupt bpftrace", "execution_id", r.id, "err", err)
 		}
 	}
+	r.mu.Lock()
+	r.stopAt = time.Now()
+	r.mu.Unlock()
 	send()
 	idleTicks := 0
 	for {
@@ -209,11 +368,22 @@ func (r *run) interrupt(exited <-chan bpftrace.ExitStatus) (killed bool, st bpft
 	}
 }
 
+// resendCheck is how often a stopping bpftrace is looked at for a lost
+// SIGINT. A bpftrace that got the signal leaves epoll_wait within
+// microseconds, so two idle looks this far apart mean it was lost.
+const resendCheck = 100 * time.Millisecond
+
 func (r *run) isExiting() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.exiting
 }
+
+// perProbeTeardown is the grace given per attached probe after SIGINT.
+// Detaching waits for RCU grace periods: about 50 ms per tracepoint and
+// about 100 ms per uprobe here (bpftrace 0.17, 82 bash uprobes: 8.4 s from
+// SIGINT to the maps), so 150 ms keeps a margin for the slowest kind.
+const perProbeTeardown = 150 * time.Millisecond
 
 // grace is how long to wait after SIGINT for the maps: a base for exit
 // processing plus the measured per-probe detach cost, with a margin.
@@ -224,7 +394,7 @@ func (r *run) grace() time.Duration {
 	if n < 1 {
 		n = 1
 	}
-	g := 3*time.Second + time.Duration(n)*75*time.Millisecond
+	g := 3*time.Second + time.Duration(n)*perProbeTeardown
 	return min(g, 120*time.Second)
 }
 
@@ -259,6 +429,10 @@ func (r *run) readStdout() []*output.Map {
 		line = bytes.TrimSuffix(line, []byte{'\n'})
 		if len(line) > 0 || err == nil {
 			ev, derr := r.dec.Decode(line)
+			if derr == nil && ev.Kind != output.KindAttachedProbes && r.isNoticed() {
+				// bpftrace reads events only once every probe is attached.
+				r.markAttached()
+			}
 			switch {
 			case derr != nil:
 				// In JSON mode all program output is JSON; a plain line is
@@ -293,9 +467,7 @@ func (r *run) readStdout() []*output.Map {
 					}
 				}
 			case ev.Kind == output.KindAttachedProbes:
-				r.mu.Lock()
-				r.probes = ev.Probes
-				r.mu.Unlock()
+				r.notice(ev.Probes)
 			case ev.Kind == output.KindLostEvents:
 				r.mu.Lock()
 				r.lost += int64(ev.Lost)
@@ -323,7 +495,7 @@ func (r *run) readStdout() []*output.Map {
 }
 
 // readStderr keeps bpftrace's stderr (bounded, harmless noise removed) and
-// picks up the 0.24+ attach notice, which is printed there.
+// picks up the 0.24+ attach notice, which is printed there after attaching.
 func (r *run) readStderr() string {
 	ht := &headtail.Buffer{Max: maxStderr}
 	sc := bufio.NewScanner(r.proc.Stderr)
@@ -331,9 +503,11 @@ func (r *run) readStderr() string {
 	for sc.Scan() {
 		line := sc.Text()
 		if n, ok := bpftrace.AttachNotice(line); ok {
-			r.mu.Lock()
-			r.probes = n
-			r.mu.Unlock()
+			r.notice(n)
+			if strings.HasPrefix(strings.TrimSpace(line), "Attached") {
+				// 0.24+ prints it once the probes are attached.
+				r.markAttached()
+			}
 			continue
 		}
 		ht.Write([]byte(line + "\n"))
@@ -349,6 +523,12 @@ func (r *run) writeLoop(ctx context.Context) {
 	for {
 		batch, first, counters, ok := r.sink.take()
 		if len(batch) > 0 {
+			// Nothing is written before Start has stored the execution,
+			// and nothing at all for a refused program.
+			<-r.decided
+			if !r.stored {
+				continue
+			}
 			r.mu.Lock()
 			failed := r.storeErr != nil
 			r.mu.Unlock()
@@ -383,9 +563,7 @@ func (r *run) storeErrNow() bool {
 // finish records how the execution ended.
 func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus, waitErr error, killed bool, stderr string, maps []*output.Map) {
 	end := time.Now().UTC()
-	r.mu.Lock()
-	stderr = bpftrace.FilterStderr(r.messages.String()) + stderr
-	r.mu.Unlock()
+	stderr = r.plainMessages() + stderr
 	parsed := bpftrace.ParseStderr(stderr)
 	status, endReason, msg := StatusCompleted, reason, ""
 	switch {
@@ -410,6 +588,7 @@ func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus,
 	r.mu.Lock()
 	storeErr := r.storeErr
 	probes, lost, helperErr := r.probes, r.lost, r.helperErr
+	attachedAt, stopAt := r.attachedAt, r.stopAt
 	r.mu.Unlock()
 	if storeErr != nil {
 		msg = strings.TrimSpace(msg + "\noutput could not be stored, lines after the failure were dropped: " + storeErr.Error())
@@ -443,6 +622,12 @@ func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus,
 	if probes >= 0 {
 		u.ProbesAttached = &probes
 	}
+	if !attachedAt.IsZero() {
+		u.AttachedAt = ptr(attachedAt.UTC())
+	}
+	if !stopAt.IsZero() {
+		u.StopAt = ptr(stopAt.UTC())
+	}
 	if err := r.m.db.UpdateExecution(ctx, r.id, u); err != nil {
 		r.m.log.Error("record end of execution", "execution_id", r.id, "err", err)
 		r.m.setStoreError(err)
@@ -454,11 +639,16 @@ func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus,
 	}
 	r.notify(lines)
 	r.m.observe(r.id, true)
-	if err := r.m.db.Prune(ctx); err != nil {
-		r.m.log.Warn("apply history retention", "err", err)
-	}
 	r.m.log.Info("execution ended", "execution_id", r.id, "status", status, "end_reason", endReason,
 		"exit", st.String(), "lines", lines, "dropped", dropped, "lost_events", lost)
+}
+
+// plainMessages is what bpftrace printed as plain text on stdout (0.17
+// prints "No probes to attach" there), noise removed.
+func (r *run) plainMessages() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bpftrace.FilterStderr(r.messages.String())
 }
 
 // failureMessage explains a bpftrace that exited on its own with a failure.
@@ -492,6 +682,12 @@ func applyUpdate(e *store.Execution, u store.ExecutionUpdate) {
 	set(&e.Maps, u.Maps)
 	if u.EndedAt != nil {
 		e.EndedAt = u.EndedAt
+	}
+	if u.AttachedAt != nil {
+		e.AttachedAt = u.AttachedAt
+	}
+	if u.StopAt != nil {
+		e.StopAt = u.StopAt
 	}
 	if u.ExitCode != nil {
 		e.ExitCode = u.ExitCode

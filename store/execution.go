@@ -34,7 +34,13 @@ type Execution struct {
 	EndReason string // "" while running, else one of the End* constants
 	StartedAt time.Time
 	EndedAt   *time.Time // nil while running
-	ExitCode  *int       // nil until the process exited
+	// AttachedAt is when bpftrace had attached its probes and tracing
+	// began (nil until then, or when it never got there).
+	AttachedAt *time.Time
+	// StopAt is when the server asked bpftrace to stop (timeout, stop
+	// request, shutdown); nil when it ended on its own or still runs.
+	StopAt   *time.Time
+	ExitCode *int // nil until the process exited
 
 	ErrorMessage string
 	Diagnostics  string // bpftrace's stderr, bounded by the caller
@@ -62,7 +68,7 @@ type Execution struct {
 // executionColumns lists the columns scanExecution reads, in its order.
 const executionColumns = `id, program, options, status, end_reason, started_at, ended_at, exit_code,
 	error_message, diagnostics, probes_attached, lost_events, helper_errors,
-	lines_total, lines_dropped, bytes_stored, lines_stored, maps, owner, client, principal`
+	lines_total, lines_dropped, bytes_stored, lines_stored, maps, owner, client, principal, attached_at, stop_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -72,13 +78,16 @@ func scanExecution(s scanner) (*Execution, error) {
 		started  int64
 		ended    sql.NullInt64
 		exitCode sql.NullInt64
+		attached sql.NullInt64
+		stop     sql.NullInt64
 	)
 	err := s.Scan(&e.ID, &e.Program, &e.Options, &e.Status, &e.EndReason, &started, &ended, &exitCode,
 		&e.ErrorMessage, &e.Diagnostics, &e.ProbesAttached, &e.LostEvents, &e.HelperErrors,
-		&e.LinesTotal, &e.LinesDropped, &e.BytesStored, &e.LinesStored, &e.Maps, &e.Owner, &e.Client, &e.Principal)
+		&e.LinesTotal, &e.LinesDropped, &e.BytesStored, &e.LinesStored, &e.Maps, &e.Owner, &e.Client, &e.Principal, &attached, &stop)
 	if err != nil {
 		return nil, err
 	}
+	e.AttachedAt, e.StopAt = nullTime(attached), nullTime(stop)
 	e.StartedAt = fromNanos(started)
 	if ended.Valid {
 		t := fromNanos(ended.Int64)
@@ -89,6 +98,14 @@ func scanExecution(s scanner) (*Execution, error) {
 		e.ExitCode = &c
 	}
 	return &e, nil
+}
+
+func nullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
 }
 
 // CreateExecution stores e. An empty Status means StatusRunning and a zero
@@ -106,20 +123,17 @@ func (db *DB) CreateExecution(ctx context.Context, e *Execution) error {
 		e.StartedAt = db.now()
 	}
 	e.LinesStored = 0
-	var ended *int64
-	if e.EndedAt != nil {
-		n := toNanos(*e.EndedAt)
-		ended = &n
-	}
+	ended := optNanos(e.EndedAt)
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO executions (
 			id, program, options, status, end_reason, started_at, ended_at, exit_code,
 			error_message, diagnostics, probes_attached, lost_events, helper_errors,
-			lines_total, lines_dropped, bytes_stored, maps, owner, client, principal)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			lines_total, lines_dropped, bytes_stored, maps, owner, client, principal, attached_at, stop_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.Program, e.Options, e.Status, e.EndReason, toNanos(e.StartedAt), ended, e.ExitCode,
 			e.ErrorMessage, e.Diagnostics, e.ProbesAttached, e.LostEvents, e.HelperErrors,
-			e.LinesTotal, e.LinesDropped, e.BytesStored, e.Maps, e.Owner, e.Client, e.Principal)
+			e.LinesTotal, e.LinesDropped, e.BytesStored, e.Maps, e.Owner, e.Client, e.Principal,
+			optNanos(e.AttachedAt), optNanos(e.StopAt))
 		return err
 	})
 	if err != nil {
@@ -207,7 +221,7 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]*Executi
 // left as they are.
 type ExecutionUpdate struct {
 	Status, EndReason, ErrorMessage, Diagnostics, Maps              *string
-	EndedAt                                                         *time.Time
+	EndedAt, AttachedAt, StopAt                                     *time.Time
 	ExitCode                                                        *int
 	ProbesAttached                                                  *int
 	LostEvents, HelperErrors, LinesTotal, LinesDropped, BytesStored *int64
@@ -241,6 +255,12 @@ func (db *DB) UpdateExecution(ctx context.Context, id string, u ExecutionUpdate)
 	}
 	if u.EndedAt != nil {
 		add("ended_at", toNanos(*u.EndedAt))
+	}
+	if u.AttachedAt != nil {
+		add("attached_at", toNanos(*u.AttachedAt))
+	}
+	if u.StopAt != nil {
+		add("stop_at", toNanos(*u.StopAt))
 	}
 	if u.ExitCode != nil {
 		add("exit_code", *u.ExitCode)
@@ -281,6 +301,14 @@ func (db *DB) UpdateExecution(ctx context.Context, id string, u ExecutionUpdate)
 		return fmt.Errorf("update execution %s: %w", id, err)
 	}
 	return nil
+}
+
+func optNanos(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	n := toNanos(*t)
+	return &n
 }
 
 // mustAffect turns an UPDATE or DELETE that matched no row into ErrNotFound.

@@ -205,6 +205,11 @@ func TestUpdateExecution(t *testing.T) {
 			},
 		},
 		{
+			"attach and stop times",
+			ExecutionUpdate{AttachedAt: ptr(t0.Add(time.Second)), StopAt: ptr(t0.Add(time.Minute))},
+			func(e *Execution) { e.AttachedAt, e.StopAt = ptr(t0.Add(time.Second)), ptr(t0.Add(time.Minute)) },
+		},
+		{
 			"clear text",
 			ExecutionUpdate{ErrorMessage: ptr(""), Maps: ptr("")},
 			func(*Execution) {},

@@ -14,6 +14,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
+	"github.com/bpftrace-mcp/bpftrace-mcp/verdict"
 )
 
 // Severity says how much a diagnostic matters: an Error stops the program
@@ -223,6 +224,10 @@ type Options struct {
 	// MaxProbes is the most probes bpftrace itself attaches (0: its
 	// default limit, BPFTRACE_MAX_PROBES, of 512).
 	MaxProbes int
+	// Verdicts remembers bpftrace's verdicts on programs, so that a
+	// program is compiled once for validate_program and exec_program.
+	// Nil: a cache of [verdict.DefaultSize] of the Validator's own.
+	Verdicts *verdict.Cache[*bpftrace.CheckResult]
 }
 
 // Compiler compiles a program with bpftrace without running it.
@@ -232,10 +237,11 @@ type Compiler interface {
 
 // Validator checks programs. It is safe for concurrent use.
 type Validator struct {
-	o         Options
-	policyID  string
-	verdicts  *verdicts
-	sensitive *sensitiveFiles
+	o            Options
+	policyID     string
+	policyDigest string
+	verdicts     *verdicts
+	sensitive    *sensitiveFiles
 }
 
 // sensitiveFiles caches the installed files of the sensitive class by
@@ -267,7 +273,10 @@ func New(o Options) *Validator {
 		def := policy.Default()
 		o.Policy = &def
 	}
-	return &Validator{o: o, policyID: policyID(*o.Policy), verdicts: &verdicts{seen: map[[32]byte]bool{}}, sensitive: &sensitiveFiles{}}
+	if o.Verdicts == nil {
+		o.Verdicts = verdict.New[*bpftrace.CheckResult](0)
+	}
+	return &Validator{o: o, policyID: policyID(*o.Policy), policyDigest: o.Policy.Digest(), verdicts: &verdicts{seen: map[[32]byte]bool{}}, sensitive: &sensitiveFiles{}}
 }
 
 // Static runs the checks that need no bpftrace process: parsing, attach
@@ -415,15 +424,21 @@ func (v *Validator) checkPolicy(r *Result, prog *lang.Program, scope *policy.Sco
 func (v *Validator) Policy() *policy.Policy { return v.o.Policy }
 
 // Full runs [Validator.Static] and then, when it found no errors,
-// bpftrace's compiler, whose diagnostics are added with hints.
+// bpftrace's compiler, whose diagnostics are added with hints. A verdict
+// bpftrace gave before on the same program (see package verdict) is reused.
 func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (*Result, error) {
 	r := v.Static(ctx, src, scope)
 	if !r.Valid() || v.o.Compiler == nil {
 		return r, nil
 	}
-	res, err := v.o.Compiler.Check(ctx, r.Source, r.Unsafe)
-	if err != nil {
-		return nil, fmt.Errorf("compile with bpftrace: %w", err)
+	key := v.verdictKey(r)
+	res, ok := v.o.Verdicts.Get(key)
+	if !ok {
+		var err error
+		if res, err = v.o.Compiler.Check(ctx, r.Source, r.Unsafe); err != nil {
+			return nil, fmt.Errorf("compile with bpftrace: %w", err)
+		}
+		v.o.Verdicts.Put(key, res)
 	}
 	r.Compiled = true
 	v.addCompilerDiagnostics(ctx, r, res)
@@ -437,6 +452,29 @@ func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (
 		return nil, err
 	}
 	return r, nil
+}
+
+// verdictKey names the inputs of bpftrace's verdict on r's program.
+func (v *Validator) verdictKey(r *Result) verdict.Key {
+	var bin string
+	if v.o.Binary != nil {
+		bin = v.o.Binary.Path + " " + v.o.Binary.Version.String()
+	}
+	return verdict.NewKey(r.Source, r.Unsafe, bin, v.policyDigest)
+}
+
+// KnownRefusal adds, for a program that passed [Validator.Static],
+// bpftrace's refusal of it when bpftrace refused it before (to
+// validate_program, or at the start of a run), and reports whether it did:
+// such a program need not be started to be refused again.
+func (v *Validator) KnownRefusal(ctx context.Context, r *Result) bool {
+	res, ok := v.o.Verdicts.Get(v.verdictKey(r))
+	if !ok || res.OK() {
+		return false
+	}
+	r.Compiled = true
+	v.addCompilerDiagnostics(ctx, r, res)
+	return true
 }
 
 func endColumn(from, to lang.Pos) int {
@@ -455,8 +493,10 @@ func at(n lang.Node) (line, col, end int) {
 func (v *Validator) MaxProbes() int { return v.o.MaxProbes }
 
 // AddCompilerDiagnostics adds what bpftrace's compiler reported about a
-// program (a run refused at start, for example) to r, with hints.
+// program (a run refused at start: the run's own compile is the check) to
+// r, with hints, and remembers the verdict.
 func (v *Validator) AddCompilerDiagnostics(ctx context.Context, r *Result, res *bpftrace.CheckResult) {
+	v.o.Verdicts.Put(v.verdictKey(r), res)
 	r.Compiled = true
 	v.addCompilerDiagnostics(ctx, r, res)
 }
