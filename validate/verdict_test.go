@@ -9,14 +9,14 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 )
 
-// countingCompiler answers from a table and counts the compiles: the
+// tableCompiler answers from a table and counts the compiles: the
 // question here is how often bpftrace is asked, not what it says.
-type countingCompiler struct {
+type tableCompiler struct {
 	n       atomic.Int32
 	refused map[string]string // program -> bpftrace's stderr
 }
 
-func (c *countingCompiler) Check(_ context.Context, program string, _ bool) (*bpftrace.CheckResult, error) {
+func (c *tableCompiler) Check(_ context.Context, program string, _ bool) (*bpftrace.CheckResult, error) {
 	c.n.Add(1)
 	if msg, ok := c.refused[program]; ok {
 		return &bpftrace.CheckResult{Stderr: bpftrace.ParseStderr(msg), Status: bpftrace.ExitStatus{Code: 1}}, nil
@@ -26,7 +26,7 @@ func (c *countingCompiler) Check(_ context.Context, program string, _ bool) (*bp
 
 func TestFullCompilesAProgramOnce(t *testing.T) {
 	const good, bad = "BEGIN { exit(); }", "BEGIN { @x = foo(); }"
-	c := &countingCompiler{refused: map[string]string{bad: "stdin:1:15-20: ERROR: Unknown function: foo\n"}}
+	c := &tableCompiler{refused: map[string]string{bad: "stdin:1:15-20: ERROR: Unknown function: foo\n"}}
 	v := New(Options{Compiler: c})
 	ctx := context.Background()
 	for range 3 {
@@ -63,7 +63,7 @@ func TestFullCompilesAProgramOnce(t *testing.T) {
 }
 
 func TestVerdictsDoNotCrossPolicies(t *testing.T) {
-	c := &countingCompiler{}
+	c := &tableCompiler{}
 	strict := policy.Default()
 	strict.MaxAttachPoints = 5
 	shared := New(Options{Compiler: c}).o.Verdicts
