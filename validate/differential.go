@@ -2,15 +2,14 @@ package validate
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
+	"github.com/bpftrace-mcp/bpftrace-mcp/verdict"
 )
 
 // RuleDifferential names the refusal of a program that bpftrace's own
@@ -57,46 +56,6 @@ func needsDifferential(src string) bool {
 	return false
 }
 
-// verdicts caches the comparisons by program text (with the target's
-// predicate), bpftrace version and policy, so that validate_program then
-// exec_program of the same program runs bpftrace's parser once. Only
-// agreements are kept: a refusal is cheap to repeat and rare.
-type verdicts struct {
-	mu    sync.Mutex
-	seen  map[[32]byte]bool
-	order [][32]byte
-}
-
-const maxVerdicts = 1024
-
-func (c *verdicts) key(v *Validator, src string) [32]byte {
-	ver := ""
-	if v.o.Binary != nil {
-		ver = v.o.Binary.Path + "\x00" + v.o.Binary.Version.String()
-	}
-	return sha256.Sum256([]byte(ver + "\x00" + v.policyID + "\x00" + src))
-}
-
-func (c *verdicts) has(k [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seen[k]
-}
-
-func (c *verdicts) add(k [32]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen[k] {
-		return
-	}
-	if len(c.order) >= maxVerdicts {
-		delete(c.seen, c.order[0])
-		c.order = c.order[1:]
-	}
-	c.seen[k] = true
-	c.order = append(c.order, k)
-}
-
 // Differential compares bpftrace's own parse of r.Source (the program as
 // it would run, target predicate included) with the Go view that the
 // policy judged: the probes, their attach points, their predicates and the
@@ -115,8 +74,8 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 		r.Differential = DiffNoDirective
 		return nil
 	}
-	k := v.verdicts.key(v, r.Source)
-	if v.verdicts.has(k) {
+	k := v.verdictKey(r)
+	if v.agreed.Has(k) {
 		r.Differential = DiffCached
 		return nil
 	}
@@ -141,7 +100,7 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 
 // compareAST adds a diagnostic for each difference between ast and the Go
 // view of r.Source, and remembers an agreement under k.
-func (v *Validator) compareAST(r *Result, ast *bpftrace.AST, k [32]byte) {
+func (v *Validator) compareAST(r *Result, ast *bpftrace.AST, k verdict.Key) {
 	prog := r.Program
 	if prog == nil || r.Source != r.parsed {
 		p, err := lang.Parse("stdin", r.Source)
@@ -154,7 +113,7 @@ func (v *Validator) compareAST(r *Result, ast *bpftrace.AST, k [32]byte) {
 	diffs := diffAST(goView(prog), ast)
 	if len(diffs) == 0 {
 		r.Differential = DiffMatched
-		v.verdicts.add(k)
+		v.agreed.Put(k, true)
 		return
 	}
 	for _, df := range diffs {
@@ -285,9 +244,4 @@ func multisetDiff(checked, seen []string) string {
 		parts = append(parts, strings.Join(missing, ", ")+" for the checks only")
 	}
 	return strings.Join(parts, ", and ")
-}
-
-// policyID identifies a policy's settings for the verdict cache.
-func policyID(p any) string {
-	return fmt.Sprintf("%x", sha256.Sum256(fmt.Appendf(nil, "%#v", p)))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 	"github.com/bpftrace-mcp/bpftrace-mcp/preproc"
 	"github.com/bpftrace-mcp/bpftrace-mcp/preproc/preproctest"
+	"github.com/bpftrace-mcp/bpftrace-mcp/verdict"
 )
 
 // dumpingCompiler is the real bpftrace, counting its AST dumps.
@@ -70,7 +71,7 @@ func TestDifferentialLookAlikes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			v.compareAST(r, ast, [32]byte{})
+			v.compareAST(r, ast, verdict.Key{})
 			for _, d := range r.Errors() {
 				t.Errorf("%s (target %v): %s", name, scope, d.Message)
 			}
@@ -161,7 +162,7 @@ func TestDifferentialAlone(t *testing.T) {
 			continue
 		}
 		r := &Result{Program: prog, parsed: src, Source: src}
-		v.compareAST(r, ast, [32]byte{})
+		v.compareAST(r, ast, verdict.Key{})
 		if r.Valid() {
 			t.Errorf("%s: the differential check alone did not see the rewrite", c.Name)
 			continue

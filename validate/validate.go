@@ -238,10 +238,12 @@ type Compiler interface {
 // Validator checks programs. It is safe for concurrent use.
 type Validator struct {
 	o            Options
-	policyID     string
 	policyDigest string
-	verdicts     *verdicts
-	sensitive    *sensitiveFiles
+	// agreed holds the programs whose bpftrace AST matched the Go view
+	// (see Differential); only agreements are kept: a refusal is cheap to
+	// repeat and rare.
+	agreed    *verdict.Cache[bool]
+	sensitive *sensitiveFiles
 }
 
 // sensitiveFiles caches the installed files of the sensitive class by
@@ -276,7 +278,7 @@ func New(o Options) *Validator {
 	if o.Verdicts == nil {
 		o.Verdicts = verdict.New[*bpftrace.CheckResult](0)
 	}
-	return &Validator{o: o, policyID: policyID(*o.Policy), policyDigest: o.Policy.Digest(), verdicts: &verdicts{seen: map[[32]byte]bool{}}, sensitive: &sensitiveFiles{}}
+	return &Validator{o: o, policyDigest: o.Policy.Digest(), agreed: verdict.New[bool](0), sensitive: &sensitiveFiles{}}
 }
 
 // Static runs the checks that need no bpftrace process: parsing, attach
@@ -446,7 +448,7 @@ func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (
 	// free, and remember an agreement so that exec_program does not ask
 	// bpftrace again.
 	if r.Valid() && res.AST != nil && needsDifferential(r.Source) {
-		v.compareAST(r, res.AST, v.verdicts.key(v, r.Source))
+		v.compareAST(r, res.AST, key)
 	}
 	if err := v.Differential(ctx, r); err != nil {
 		return nil, err

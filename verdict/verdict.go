@@ -90,6 +90,12 @@ func (c *Cache[V]) Put(k Key, v V) {
 	}
 }
 
+// Has reports whether there is a verdict for k.
+func (c *Cache[V]) Has(k Key) bool {
+	_, ok := c.Get(k)
+	return ok
+}
+
 // Len is the number of verdicts held.
 func (c *Cache[V]) Len() int {
 	c.mu.Lock()
