@@ -57,6 +57,18 @@ type ExitStatus struct {
 // Signaled reports whether the process was ended by a signal.
 func (s ExitStatus) Signaled() bool { return s.Signal != 0 }
 
+// Sent reports whether the process was ended by a signal that someone sent
+// it (SIGKILL, SIGTERM, SIGINT, SIGHUP), rather than by what bpftrace made
+// of its program (an abort, a crash): such an end says nothing about the
+// program, and trying again may well succeed.
+func (s ExitStatus) Sent() bool {
+	switch s.Signal {
+	case unix.SIGKILL, unix.SIGTERM, unix.SIGINT, unix.SIGHUP:
+		return true
+	}
+	return false
+}
+
 func (s ExitStatus) String() string {
 	if s.Signaled() {
 		return fmt.Sprintf("killed by %s", unix.SignalName(s.Signal))

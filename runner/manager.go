@@ -310,6 +310,11 @@ func (m *Manager) admit(ctx context.Context, r *run, e *store.Execution) (*store
 		if r.stopRequested() {
 			return refuse(ErrClosed)
 		}
+		if chk.Status.Sent() {
+			// Killed from outside while it compiled: no verdict on the
+			// program, and not to be remembered as one.
+			return refuse(fmt.Errorf("bpftrace was %s before it had compiled the program; nothing ran, and it may be tried again", chk.Status))
+		}
 		if !chk.OK() {
 			chk.Took = time.Since(e.StartedAt)
 			return refuse(&ProgramError{Diagnostics: chk.Stderr.Diagnostics, Status: chk.Status, Other: chk.Stderr.Other, Check: chk})

@@ -440,7 +440,7 @@ func (v *Validator) Full(ctx context.Context, src string, scope *policy.Scope) (
 		if res, err = v.o.Compiler.Check(ctx, r.Source, r.Unsafe); err != nil {
 			return nil, fmt.Errorf("compile with bpftrace: %w", err)
 		}
-		v.o.Verdicts.Put(key, res)
+		v.remember(key, res)
 	}
 	r.Compiled = true
 	v.addCompilerDiagnostics(ctx, r, res)
@@ -463,6 +463,14 @@ func (v *Validator) verdictKey(r *Result) verdict.Key {
 		bin = v.o.Binary.Path + " " + v.o.Binary.Version.String()
 	}
 	return verdict.NewKey(r.Source, r.Unsafe, bin, v.policyDigest)
+}
+
+// remember keeps bpftrace's verdict on a program, unless bpftrace was
+// killed from outside: that says nothing about the program.
+func (v *Validator) remember(k verdict.Key, res *bpftrace.CheckResult) {
+	if !res.Status.Sent() {
+		v.o.Verdicts.Put(k, res)
+	}
 }
 
 // KnownRefusal adds, for a program that passed [Validator.Static],
@@ -498,7 +506,7 @@ func (v *Validator) MaxProbes() int { return v.o.MaxProbes }
 // program (a run refused at start: the run's own compile is the check) to
 // r, with hints, and remembers the verdict.
 func (v *Validator) AddCompilerDiagnostics(ctx context.Context, r *Result, res *bpftrace.CheckResult) {
-	v.o.Verdicts.Put(v.verdictKey(r), res)
+	v.remember(v.verdictKey(r), res)
 	r.Compiled = true
 	v.addCompilerDiagnostics(ctx, r, res)
 }

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
@@ -77,5 +78,30 @@ func TestVerdictsDoNotCrossPolicies(t *testing.T) {
 	}
 	if n := c.n.Load(); n != 2 {
 		t.Errorf("two policies, one program: %d compiles, want 2 (one per policy)", n)
+	}
+}
+
+// killedCompiler is a bpftrace killed from outside while it compiled.
+type killedCompiler struct{ n atomic.Int32 }
+
+func (c *killedCompiler) Check(context.Context, string, bool) (*bpftrace.CheckResult, error) {
+	c.n.Add(1)
+	return &bpftrace.CheckResult{Status: bpftrace.ExitStatus{Code: -1, Signal: syscall.SIGKILL}}, nil
+}
+
+func TestKilledCompileIsNoVerdict(t *testing.T) {
+	c := &killedCompiler{}
+	v := New(Options{Compiler: c})
+	ctx := context.Background()
+	for range 2 {
+		if r, err := v.Full(ctx, "BEGIN { exit(); }", nil); err != nil || r.Valid() {
+			t.Fatalf("Full with a killed bpftrace: valid %v, %v", r.Valid(), err)
+		}
+	}
+	if n := c.n.Load(); n != 2 {
+		t.Errorf("a killed compile was remembered: %d compiles for two validations, want 2", n)
+	}
+	if v.KnownRefusal(ctx, v.Static(ctx, "BEGIN { exit(); }", nil)) {
+		t.Error("a killed compile counts as bpftrace's refusal")
 	}
 }
