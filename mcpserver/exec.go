@@ -93,7 +93,7 @@ func (s *Server) addExecTools() {
 	addTool(s.mcp, &mcp.Tool{
 		Name:  "exec_program",
 		Title: "Run a bpftrace program",
-		Description: fmt.Sprintf("Start a bpftrace program on this host and return at once with an execution_id. "+
+		Description: fmt.Sprintf("Start a bpftrace program on this host; returns an execution_id once its probes are attached. "+
 			"The program is checked first, as validate_program does (syntax, probes that do not exist or cannot attach here, the server's policy, "+
 			"bpftrace's compiler): a problem comes back as an error with line, column and a hint, and nothing runs. "+
 			"Pass target to confine the run to one process, command name or cgroup. "+

@@ -228,16 +228,18 @@ func (m *Manager) DumpAST(ctx context.Context, program string, unsafe bool) (*bp
 }
 
 // startWait bounds how long Start waits for bpftrace's verdict on the
-// program. bpftrace compiles before it attaches; a program it has not
-// refused by then is reported as started (its timeout counts from attach).
+// program. A program it has neither refused nor attached by then is
+// reported as started (its timeout counts from attach); an error after
+// that makes a failed execution.
 const startWait = 30 * time.Second
 
 // Start runs the program and returns the new execution as soon as bpftrace
-// has compiled it: the run's own compile is bpftrace's check, so a program
-// is compiled once on its way to running. bpftrace reports compile errors
-// before it attaches anything; a program it rejects that way is a
-// *ProgramError (with Check set) and creates no execution. A refused limit
-// is a *LimitError. The caller does the checks that need no bpftrace first
+// has attached its probes: the run's own compile and attach are bpftrace's
+// check, so a program is compiled once on its way to running. bpftrace
+// reports compile errors, "No probes to attach" and attach errors before
+// it traces anything; a program it rejects that way is a *ProgramError
+// (with Check set) and creates no execution. A refused limit is a
+// *LimitError. The caller does the checks that need no bpftrace first
 // (parse, policy, probes): nothing reaches Start that they refuse.
 func (m *Manager) Start(ctx context.Context, req StartRequest) (*store.Execution, error) {
 	if len(req.Program) > m.limits.MaxProgramBytes {
@@ -305,7 +307,7 @@ func (m *Manager) admit(ctx context.Context, r *run, e *store.Execution) (*store
 	wait := time.NewTimer(startWait)
 	defer wait.Stop()
 	select {
-	case <-r.noticed:
+	case <-r.attached:
 	case chk := <-r.early:
 		if r.stopRequested() {
 			return refuse(ErrClosed)
@@ -319,7 +321,8 @@ func (m *Manager) admit(ctx context.Context, r *run, e *store.Execution) (*store
 			chk.Took = time.Since(e.StartedAt)
 			return refuse(&ProgramError{Diagnostics: chk.Stderr.Diagnostics, Status: chk.Status, Other: chk.Stderr.Other, Check: chk})
 		}
-		// It ended cleanly without a notice: a run, if an odd one.
+		// It ended cleanly before it was seen attached (BEGIN { exit(); }
+		// can end before anyone looks): a run.
 	case <-wait.C:
 	case <-ctx.Done():
 		return refuse(fmt.Errorf("start execution: %w", context.Cause(ctx)))

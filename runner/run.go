@@ -53,8 +53,8 @@ type run struct {
 	noticeOnce, attachOnce sync.Once
 	noticed                chan struct{} // closed at the notice: the program compiled
 	attached               chan struct{} // closed when the probes are attached
-	// early receives what bpftrace said when it ended before the notice:
-	// [Manager.Start] decides whether that was a refused program.
+	// early receives what bpftrace said when it ended before it had
+	// attached: [Manager.Start] decides whether that was a refused program.
 	early chan *bpftrace.CheckResult
 	// decided is closed once Start has decided whether this is an
 	// execution (stored is then true and the row exists) or a refused
@@ -176,6 +176,15 @@ func (r *run) markAttached() {
 	})
 }
 
+func (r *run) isAttached() bool {
+	select {
+	case <-r.attached:
+		return true
+	default:
+		return false
+	}
+}
+
 func (r *run) isNoticed() bool {
 	select {
 	case <-r.noticed:
@@ -258,9 +267,10 @@ func (r *run) supervise() {
 	close(watchDone)
 	<-stdoutDone
 	stderr := <-stderrDone
-	if !r.isNoticed() {
-		// Ended before the notice: bpftrace refused the program (or could
-		// not start). Start turns that into a refusal; nothing was traced.
+	if !r.isAttached() {
+		// Ended before it had attached its probes: bpftrace refused the
+		// program (a compile error, nothing to attach, an attach error) or
+		// could not start. Start decides; nothing was traced.
 		r.early <- &bpftrace.CheckResult{Stderr: bpftrace.ParseStderr(r.plainMessages() + stderr), Status: st}
 	}
 	<-r.decided
