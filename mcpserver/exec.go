@@ -20,7 +20,7 @@ import (
 
 type execIn struct {
 	Program string        `json:"program" jsonschema:"the bpftrace program, e.g. 'tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }'"`
-	Timeout *int          `json:"timeout,omitempty" jsonschema:"seconds to run before it is stopped with SIGINT (END runs, maps are printed and kept): 1-300, default 10"`
+	Timeout *int          `json:"timeout,omitempty" jsonschema:"seconds of tracing, from attach, then SIGINT (END runs, maps are kept): 1-300, default 10"`
 	Target  *policy.Scope `json:"target,omitempty" jsonschema:"confine the run to one target: {\"pid\": N}, {\"comm\": \"name\"} or {\"cgroup\": \"/sys/fs/cgroup/...\"}; the server adds the predicate to every probe except BEGIN, END and interval"`
 	Wait    bool          `json:"wait,omitempty" jsonschema:"wait for the end (at most the bound in the description) and return the first page in result; send a progress token to hear progress"`
 }
@@ -93,11 +93,11 @@ func (s *Server) addExecTools() {
 	addTool(s.mcp, &mcp.Tool{
 		Name:  "exec_program",
 		Title: "Run a bpftrace program",
-		Description: fmt.Sprintf("Start a bpftrace program on this host; returns an execution_id once its probes are attached. "+
-			"The program is checked first, as validate_program does (syntax, probes that do not exist or cannot attach here, the server's policy, "+
-			"bpftrace's compiler): a problem comes back as an error with line, column and a hint, and nothing runs. "+
+		Description: fmt.Sprintf("Start a bpftrace program on this host and return its execution_id once attached. "+
+			"It is checked as validate_program does (syntax, probes, policy; bpftrace's compiler is the run's own): "+
+			"a problem is an error with line, column and a hint, and nothing runs. "+
 			"Pass target to confine the run to one process, command name or cgroup. "+
-			"The run ends when the program calls exit() or after timeout seconds (default %d, at most %d), when it is stopped "+
+			"The run ends when the program calls exit() or after timeout seconds of tracing (default %d, at most %d), when it is stopped "+
 			"like Ctrl-C: END probes run and the maps are printed, and that is a normal end (status completed, end_reason timeout). "+
 			"Read the output with get_result. At most %d runs at once. wait waits at most %d s.",
 			int(lim.DefaultTimeout.Seconds()), int(lim.MaxTimeout.Seconds()), lim.MaxConcurrent, int(s.trace.MaxExecWait().Seconds())),

@@ -191,6 +191,12 @@ func (r *Result) fit(budget, reserve int) {
 		r.ErrorMessage = r.ErrorMessage[:max(100, len(r.ErrorMessage)+room)] + " [cut]"
 		room = budget - r.size(reserve)
 	}
+	if room < 0 {
+		// The time split is a convenience (duration is their sum with the
+		// teardown): the smallest budget goes without it.
+		r.AttachSeconds, r.TracedSeconds = nil, 0
+		room = budget - r.size(reserve)
+	}
 	if room <= 0 {
 		return
 	}

@@ -18,15 +18,21 @@ import (
 // Result is a run as it stands with one page of its output: what
 // get_result answers.
 type Result struct {
-	ExecutionID    string   `json:"execution_id"`
-	Status         string   `json:"status" jsonschema:"running, completed or failed"`
-	EndReason      string   `json:"end_reason,omitempty" jsonschema:"exit (the program ended itself), timeout (ran its full time, a normal end), stopped (stop_execution), error, interrupted (the server went away)"`
-	LinesTotal     int64    `json:"lines_total" jsonschema:"lines of output stored so far"`
-	LinesReturned  int      `json:"lines_returned"`
-	Output         []string `json:"output" jsonschema:"the output lines as bpftrace prints them in text mode, maps printed at the end included"`
-	HasMore        bool     `json:"has_more" jsonschema:"more lines exist past this page now"`
-	NextOffset     int64    `json:"next_offset" jsonschema:"offset of the next page"`
-	Duration       float64  `json:"duration" jsonschema:"seconds the program has run (so far, while running)"`
+	ExecutionID   string   `json:"execution_id"`
+	Status        string   `json:"status" jsonschema:"running, completed or failed"`
+	EndReason     string   `json:"end_reason,omitempty" jsonschema:"exit (the program ended itself), timeout (ran its full time, a normal end), stopped (stop_execution), error, interrupted (the server went away)"`
+	LinesTotal    int64    `json:"lines_total" jsonschema:"lines of output stored so far"`
+	LinesReturned int      `json:"lines_returned"`
+	Output        []string `json:"output" jsonschema:"the output lines as bpftrace prints them in text mode, maps printed at the end included"`
+	HasMore       bool     `json:"has_more" jsonschema:"more lines exist past this page now"`
+	NextOffset    int64    `json:"next_offset" jsonschema:"offset of the next page"`
+	// Duration is the seconds since start: AttachSeconds (compile and
+	// attach), TracedSeconds (from attach to the stop or the end: what the
+	// timeout counts), and the teardown after a stop (END, detaching, the
+	// map dump). The two parts are left out of an answer that has no room.
+	Duration       float64  `json:"duration" jsonschema:"seconds since start"`
+	AttachSeconds  *float64 `json:"attach_seconds,omitempty"`
+	TracedSeconds  float64  `json:"traced_seconds,omitempty"`
 	ErrorMessage   string   `json:"error_message,omitempty"`
 	ProbesAttached *int     `json:"probes_attached,omitempty" jsonschema:"probes bpftrace attached"`
 	LostEvents     int64    `json:"lost_events,omitempty" jsonschema:"events the kernel dropped because output could not keep up; prefer aggregations"`
@@ -176,6 +182,11 @@ func (s *Service) result(page *runner.Page) *Result {
 	}
 	if e.EndedAt != nil {
 		out.EndedAt = e.EndedAt.UTC().Format(time.RFC3339Nano)
+	}
+	times := runner.ExecutionTimes(e, time.Now())
+	out.Duration, out.TracedSeconds = seconds(times.Total), seconds(times.Traced)
+	if times.Attached {
+		out.AttachSeconds = new(seconds(times.Attach))
 	}
 	if e.ProbesAttached > 0 || e.Status != runner.StatusRunning {
 		// While running, 0 means bpftrace has not said yet.

@@ -158,6 +158,14 @@ func (s *Service) Exec(ctx context.Context, p access.Principal, req Request) (*S
 		s.record(ctx, p, decision{action: audit.ActionExec, req: req, v: v, outcome: "refused: " + v.FirstError()})
 		return nil, &RefusedError{Result: v}
 	}
+	// bpftrace's compiler is not run here: the run's own compile and
+	// attach are its check, and a refusal comes back from Start (see
+	// runner.Manager.Start). A program bpftrace refused before, to
+	// validate_program or at a start, is refused again without a run.
+	if s.o.Validator.KnownRefusal(ctx, v) {
+		s.record(ctx, p, decision{action: audit.ActionExec, req: req, v: v, outcome: "refused by bpftrace: " + v.FirstError()})
+		return nil, &RefusedError{Result: v, ByBpftrace: true}
+	}
 	// bpftrace opens the binaries by the canonical paths the policy judged;
 	// they must still be those files.
 	if err := v.VerifyBinaries(); err != nil {
