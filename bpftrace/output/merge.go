@@ -38,8 +38,9 @@ func AggOf(call string) Agg {
 }
 
 // ErrNotMergeable is returned by [Merge] for maps whose values do not
-// combine: plain values, avg() (bpftrace reports the average without its
-// count), or maps the hosts disagree about.
+// combine: plain values, avg() with the average alone (bpftrace reports
+// no count to weigh it by unless it ran as stats()), or maps the hosts
+// disagree about.
 var ErrNotMergeable = errors.New("map values do not combine across hosts")
 
 // Merge combines one map as several hosts printed it into the map one host
@@ -56,6 +57,11 @@ func Merge(agg Agg, parts []*Map) (*Map, error) {
 	first := parts[0]
 	if agg == AggNone {
 		agg = aggOfType(first.Type)
+	}
+	if agg == AggAvg && allCounted(parts) {
+		// avg() run as stats() (see [TypeAvg]): its entries carry count
+		// and total, which add up as stats() ones do.
+		agg = AggStats
 	}
 	if agg == AggNone || agg == AggAvg {
 		return nil, fmt.Errorf("%s: %w", first.Name, ErrNotMergeable)
@@ -88,6 +94,19 @@ func Merge(agg Agg, parts []*Map) (*Map, error) {
 	}
 	out.summarize()
 	return out, nil
+}
+
+// allCounted reports whether every entry of every part carries its count
+// and total.
+func allCounted(parts []*Map) bool {
+	for _, m := range parts {
+		for _, e := range m.Entries {
+			if e.Stats == nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // aggOfType is the aggregation the JSON itself says, for maps whose

@@ -87,6 +87,15 @@ func TestMerge(t *testing.T) {
 			err:   ErrNotMergeable,
 		},
 		{
+			name: "avg run as stats weighs by its counts",
+			agg:  AggAvg,
+			parts: []string{
+				`{"name":"@a","type":"avg","entries":[{"stats":{"count":1,"average":100,"total":100}}]}`,
+				`{"name":"@a","type":"avg","entries":[{"stats":{"count":3,"average":10,"total":30}}]}`,
+			},
+			want: `[{"stats":{"count":4,"average":32,"total":130}}]`,
+		},
+		{
 			name:  "hosts that disagree on the type",
 			agg:   AggCount,
 			parts: []string{`{"name":"@x","type":"value","entries":[{"value":5}]}`, `{"name":"@x","type":"stats","entries":[{"stats":{"count":1,"average":1,"total":1}}]}`},
