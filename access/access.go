@@ -59,8 +59,13 @@ type Principal struct {
 // already has its privileges, so it is an admin.
 var Local = Principal{Name: "local", Role: Admin}
 
-// Owns reports whether p may see and act on something owned by owner.
-func (p Principal) Owns(owner string) bool { return p.Role.SeesAll() || p.Name == owner }
+// Owns reports whether p may see and act on something owned by owner: an
+// admin anything, an operator what bears its name. A viewer owns nothing,
+// and a principal without a name or role owns nothing, not even what has
+// no owner.
+func (p Principal) Owns(owner string) bool {
+	return p.Role.SeesAll() || (p.Role.CanRun() && p.Name != "" && p.Name == owner)
+}
 
 // String is the principal's name and role, for logs.
 func (p Principal) String() string { return p.Name + " (" + string(p.Role) + ")" }

@@ -7,15 +7,17 @@ import (
 
 func TestRoles(t *testing.T) {
 	for _, tc := range []struct {
-		role             Role
-		canRun, seesAll  bool
-		ownsOther, valid bool
+		role                      Role
+		canRun, seesAll           bool
+		ownsOwn, ownsOther, valid bool
 	}{
-		{Admin, true, true, true, true},
-		{Operator, true, false, false, true},
-		{Viewer, false, false, false, true},
-		{"", false, false, false, false},
-		{"root", false, false, false, false},
+		{Admin, true, true, true, true, true},
+		{Operator, true, false, true, false, true},
+		// A viewer runs nothing, so it owns nothing either; nor does a
+		// principal whose role is not one.
+		{Viewer, false, false, false, false, true},
+		{"", false, false, false, false, false},
+		{"root", false, false, false, false, false},
 	} {
 		if got := tc.role.CanRun(); got != tc.canRun {
 			t.Errorf("%q.CanRun() = %v, want %v", tc.role, got, tc.canRun)
@@ -24,8 +26,11 @@ func TestRoles(t *testing.T) {
 			t.Errorf("%q.SeesAll() = %v, want %v", tc.role, got, tc.seesAll)
 		}
 		p := Principal{Name: "a", Role: tc.role}
-		if !p.Owns("a") {
-			t.Errorf("%v does not own its own things", p)
+		if got := p.Owns("a"); got != tc.ownsOwn {
+			t.Errorf("%v.Owns(a) = %v, want %v", p, got, tc.ownsOwn)
+		}
+		if (Principal{Role: tc.role}).Owns("") != tc.seesAll {
+			t.Errorf("a nameless %q owns what has no owner", tc.role)
 		}
 		if got := p.Owns("b"); got != tc.ownsOther {
 			t.Errorf("%v.Owns(b) = %v, want %v", p, got, tc.ownsOther)

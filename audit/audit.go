@@ -64,3 +64,11 @@ func (l *Log) Record(ctx context.Context, e *store.AuditEntry) {
 func (l *Log) Recent(ctx context.Context, limit int) ([]*store.AuditEntry, error) {
 	return l.db.ListAudit(ctx, store.AuditFilter{Limit: limit})
 }
+
+// RecentOf returns the newest entries of one principal, newest first.
+func (l *Log) RecentOf(ctx context.Context, limit int, principal string) ([]*store.AuditEntry, error) {
+	if principal == "" {
+		return []*store.AuditEntry{}, nil
+	}
+	return l.db.ListAudit(ctx, store.AuditFilter{Limit: limit, Principal: principal})
+}

@@ -111,6 +111,9 @@ func (s *Service) Result(ctx context.Context, p access.Principal, id string, q Q
 	if q.Map != "" {
 		rq.Limit, rq.MaxBytes = 1, 1 // the status only; no line fits in one byte
 	}
+	if err := s.authorize(ctx, p, id); err != nil {
+		return nil, err
+	}
 	page, err := s.o.Runner.Result(ctx, id, rq)
 	if err != nil {
 		return nil, executionError(err, id)
@@ -216,6 +219,9 @@ func (s *Service) MaxExecWait() time.Duration { return s.o.MaxExecWait }
 // time clients wait for an answer), and returns its first page: of the
 // ended run, or of the run still going, whose status then says so.
 func (s *Service) Wait(ctx context.Context, p access.Principal, id string, o WaitOptions) (*Result, error) {
+	if err := s.authorize(ctx, p, id); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(s.o.MaxExecWait)
 	for {
 		left := time.Until(deadline)
@@ -244,11 +250,14 @@ func (s *Service) Wait(ctx context.Context, p access.Principal, id string, o Wai
 func (s *Service) Stop(ctx context.Context, p access.Principal, id, client string) (*runner.StopResult, error) {
 	req := Request{Client: client}
 	if !p.Role.CanRun() {
-		err := fmt.Errorf("%w: %s may not stop executions", ErrForbidden, p)
+		err := fmt.Errorf("%w: %s may not stop executions: stopping needs the operator or admin role", ErrForbidden, p)
 		s.record(ctx, p, decision{action: audit.ActionStop, req: req, id: id, outcome: "refused: " + err.Error(), denied: true, rule: "role"})
 		return nil, err
 	}
-	res, err := s.o.Runner.Stop(ctx, id)
+	res, err := (*runner.StopResult)(nil), s.authorize(ctx, p, id)
+	if err == nil {
+		res, err = s.o.Runner.Stop(ctx, id)
+	}
 	outcome := "stopped"
 	switch {
 	case err != nil:
@@ -264,7 +273,7 @@ func (s *Service) Stop(ctx context.Context, p access.Principal, id, client strin
 }
 
 // List returns executions, newest first.
-func (s *Service) List(ctx context.Context, _ access.Principal, f store.ExecutionFilter) ([]*store.Execution, error) {
+func (s *Service) List(ctx context.Context, p access.Principal, f store.ExecutionFilter) ([]*store.Execution, error) {
 	switch f.Status {
 	case "", runner.StatusRunning, runner.StatusCompleted, runner.StatusFailed:
 	default:
@@ -276,11 +285,43 @@ func (s *Service) List(ctx context.Context, _ access.Principal, f store.Executio
 	case f.Limit < 0 || f.Limit > 500:
 		return nil, fmt.Errorf("limit %d is out of range: pass 1 to 500 (default 20)", f.Limit)
 	}
+	if !p.Role.SeesAll() {
+		if !p.Role.CanRun() || p.Name == "" {
+			return []*store.Execution{}, nil // a viewer has no executions
+		}
+		f.Principal = p.Name
+	}
 	es, err := s.o.Runner.List(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("read history: %w", err)
 	}
 	return es, nil
+}
+
+// authorize returns nil when p may see and act on execution id. Another
+// principal's execution gets the very error of an id nobody knows, so
+// that a client cannot even learn that it exists.
+func (s *Service) authorize(ctx context.Context, p access.Principal, id string) error {
+	page, err := s.o.Runner.Result(ctx, id, runner.Query{Limit: 1, MaxBytes: 1})
+	if err != nil {
+		return executionError(err, id)
+	}
+	if !p.Owns(page.Execution.Principal) {
+		return executionError(fmt.Errorf("execution %q: %w", id, runner.ErrNotFound), id)
+	}
+	return nil
+}
+
+// Audit returns the newest audit entries p may read: every entry for an
+// admin, p's own for anyone else.
+func (s *Service) Audit(ctx context.Context, p access.Principal, limit int) ([]*store.AuditEntry, error) {
+	if s.o.Audit == nil {
+		return []*store.AuditEntry{}, nil
+	}
+	if p.Role.SeesAll() {
+		return s.o.Audit.Recent(ctx, limit)
+	}
+	return s.o.Audit.RecentOf(ctx, limit, p.Name)
 }
 
 // executionError says what to do about an execution the runner could not
@@ -310,7 +351,10 @@ func seconds(d time.Duration) float64 {
 
 // Page returns a page of a run's output as the runner stores it, for
 // readers that render it themselves (the execution resource).
-func (s *Service) Page(ctx context.Context, _ access.Principal, id string, q runner.Query) (*runner.Page, error) {
+func (s *Service) Page(ctx context.Context, p access.Principal, id string, q runner.Query) (*runner.Page, error) {
+	if err := s.authorize(ctx, p, id); err != nil {
+		return nil, err
+	}
 	page, err := s.o.Runner.Result(ctx, id, q)
 	if err != nil {
 		return nil, executionError(err, id)

@@ -131,7 +131,7 @@ type Started struct {
 // a refused limit is a *runner.LimitError.
 func (s *Service) Exec(ctx context.Context, p access.Principal, req Request) (*Started, error) {
 	if !p.Role.CanRun() {
-		err := fmt.Errorf("%w: %s may validate programs but not run them", ErrForbidden, p)
+		err := fmt.Errorf("%w: %s may validate programs but not run them: running needs the operator or admin role (ask the administrator for a token with one)", ErrForbidden, p)
 		s.record(ctx, p, decision{action: audit.ActionExec, req: req, outcome: "refused: " + err.Error(), denied: true, rule: "role"})
 		return nil, err
 	}
