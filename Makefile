@@ -89,6 +89,16 @@ test-k8s: build ## the fleet against a real kube-apiserver and etcd on loopback 
 	$(GO) vet -tags k8s ./fleet/... ./internal/kubetest && \
 	CGO_ENABLED=1 $(GO) test -race -tags k8s -count=1 -timeout 20m -run 'K8s' ./fleet/...
 
+HELM_VERSION := v3.22.0
+HELM := /var/cache/bpftrace-mcp/tools/helm
+$(HELM):
+	GOBIN=$(dir $(HELM)) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+chart: $(HELM) ## lint the Helm chart and render its manifests into deploy/k8s/bpftrace-mcp.yaml
+	$(HELM) lint deploy/helm/bpftrace-mcp
+	@{ echo "# Rendered from deploy/helm/bpftrace-mcp by \`make chart\`; do not edit."; \
+	  $(HELM) template bpftrace-mcp deploy/helm/bpftrace-mcp --namespace bpftrace-mcp; } > deploy/k8s/bpftrace-mcp.yaml
+
 e2e: build interop-deps ## end-to-end tests through the official TypeScript MCP client, every answer within the ceiling
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 		node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --db "$$tmp/e2e.db" && \
@@ -111,4 +121,4 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: help setup build run interop-deps test test-k8s test-version roots e2e e2e-http bench fuzz clean
+.PHONY: help setup build run interop-deps chart test test-k8s test-version roots e2e e2e-http bench fuzz clean
