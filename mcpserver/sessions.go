@@ -16,7 +16,7 @@ import (
 // client looping on initialize grows the server without bound.
 const (
 	defaultMaxSessions         = 256
-	defaultMaxSessionsPerToken = 16
+	defaultMaxSessionsPerToken = 64
 )
 
 // sessionHeader names a request's session in Streamable HTTP.

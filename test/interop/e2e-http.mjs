@@ -224,7 +224,8 @@ try {
   assert.equal(after.end_reason, "interrupted", JSON.stringify(after));
   assert.ok(after.output.some((l) => /^@n: \d+$/.test(l)), JSON.stringify(after.output));
   const history = structured(await c3.callTool({ name: "list_executions", arguments: { limit: 10 } }));
-  assert.ok(history.executions.length >= 4, JSON.stringify(history));
+  // The env token is an operator: its history holds its own runs only.
+  assert.ok(history.executions.some((e) => e.execution_id === long.execution_id), JSON.stringify(history));
   await c3.close();
   await stopServer(srv);
   pass(`SIGTERM: exit 0 in ${took} ms; the running trace was stopped with its maps and recorded (read back after a restart)`);
