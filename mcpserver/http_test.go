@@ -473,9 +473,11 @@ func TestHTTPResume(t *testing.T) {
 // TestHTTPConcurrentClients: 20 clients at once, each with its own session,
 // list probes and run a short trace.
 func TestHTTPConcurrentClients(t *testing.T) {
-	tok, s := mustToken(t, "ci")
-	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}})
 	const clients = 20
+	tok, s := mustToken(t, "ci")
+	// One token for all of them: its session cap must hold them all, or
+	// the server closes the least recently used ones (TestHTTPSessionCaps).
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}, MaxSessionsPerToken: clients})
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := range clients {

@@ -16,7 +16,7 @@ import (
 // client looping on initialize grows the server without bound.
 const (
 	defaultMaxSessions         = 256
-	defaultMaxSessionsPerToken = 64
+	defaultMaxSessionsPerToken = 16
 )
 
 // sessionHeader names a request's session in Streamable HTTP.
