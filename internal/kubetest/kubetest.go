@@ -100,6 +100,9 @@ func Start(t testing.TB) *ControlPlane {
 		"--secure-port", securePort,
 		"--bind-address", "127.0.0.1",
 		"--advertise-address", "127.0.0.1",
+		// The kubernetes Service's endpoint would be this loopback address,
+		// which the reconciler refuses; nothing here needs that Service.
+		"--endpoint-reconciler-type", "none",
 		"--cert-dir", certDir,
 		"--service-account-issuer", "https://kubernetes.default.svc",
 		"--service-account-key-file", filepath.Join(dir, "sa.pub"),
