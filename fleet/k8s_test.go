@@ -78,6 +78,13 @@ func newCluster(t *testing.T) *cluster {
 	if _, err := c.cp.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Without a controller manager nobody makes the namespaces' default
+	// service accounts, which admission requires of every pod.
+	for _, n := range []string{ns, "default"} {
+		if _, err := c.cp.Client.CoreV1().ServiceAccounts(n).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
 	return c
 }
 
