@@ -60,6 +60,14 @@ func TestMergeNodes(t *testing.T) {
 	})
 	b, _ := json.Marshal(got)
 	s := string(b)
+	// What the gateway stores reads back whole: the history's get_result.
+	var back []MergedMap
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("stored merged maps do not read back: %v", err)
+	}
+	if again, _ := json.Marshal(back); string(again) != s {
+		t.Errorf("merged maps changed on a round trip:\n%s\n%s", s, again)
+	}
 	for _, want := range []string{
 		`"name":"@c"`, `{"key":["x"],"value":3}`, `{"key":["y"],"value":5}`, `"nodes":2`,
 		`"per_node":true`, `{"key":["a"],"value":9}`, `{"key":["b"],"value":7}`,

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
@@ -72,4 +73,23 @@ func MergeNodes(schema output.Schema, nodes []NodeMaps) []MergedMap {
 
 func sortNodes(ns []NodeStatus) {
 	slices.SortFunc(ns, func(a, b NodeStatus) int { return cmp.Compare(a.Node, b.Node) })
+}
+
+// UnmarshalJSON reads what marshalling a MergedMap writes. output.Map's
+// own UnmarshalJSON would otherwise be promoted, called on a nil *Map, and
+// the node fields lost.
+func (m *MergedMap) UnmarshalJSON(b []byte) error {
+	m.Map = new(output.Map)
+	if err := json.Unmarshal(b, m.Map); err != nil {
+		return err
+	}
+	var extra struct {
+		Nodes   int  `json:"nodes"`
+		PerNode bool `json:"per_node"`
+	}
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return err
+	}
+	m.Nodes, m.PerNode = extra.Nodes, extra.PerNode
+	return nil
 }
