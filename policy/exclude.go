@@ -96,27 +96,7 @@ func ApplyExclusion(src string, prog *lang.Program, e Exclusion) (string, error)
 		return "", fmt.Errorf("exclude the server: no cgroup and no pid")
 	}
 	pred := e.Predicate()
-	type edit struct {
-		at   int
-		text string
-	}
-	var edits []edit
-	for _, p := range prog.Probes {
-		if !excluded(p) {
-			continue
-		}
-		if p.Predicate != nil {
-			edits = append(edits, edit{p.Predicate.Pos().Offset, "("}, edit{p.Predicate.End().Offset, ") && (" + pred + ")"})
-			continue
-		}
-		last := p.AttachPoints[len(p.AttachPoints)-1]
-		edits = append(edits, edit{last.End().Offset, " /" + pred + "/"})
-	}
-	slices.SortStableFunc(edits, func(a, b edit) int { return b.at - a.at })
-	out := src
-	for _, ed := range edits {
-		out = out[:ed.at] + ed.text + out[ed.at:]
-	}
+	out := injectPredicate(src, prog, pred, func(p *lang.Probe) bool { return !excluded(p) })
 	if err := VerifyExclusion(out, e); err != nil {
 		return "", fmt.Errorf("exclude the server from the program: %w", err)
 	}

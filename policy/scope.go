@@ -146,28 +146,7 @@ func ApplyScope(src string, prog *lang.Program, s Scope) (string, error) {
 		return "", err
 	}
 	pred := s.Predicate()
-	type edit struct {
-		at   int
-		text string
-	}
-	var edits []edit
-	for _, p := range prog.Probes {
-		if exempt(p) {
-			continue
-		}
-		if p.Predicate != nil {
-			edits = append(edits, edit{p.Predicate.Pos().Offset, "("}, edit{p.Predicate.End().Offset, ") && (" + pred + ")"})
-			continue
-		}
-		last := p.AttachPoints[len(p.AttachPoints)-1]
-		edits = append(edits, edit{last.End().Offset, " /" + pred + "/"})
-	}
-	// Apply from the end so that earlier offsets stay valid.
-	slices.SortStableFunc(edits, func(a, b edit) int { return b.at - a.at })
-	out := src
-	for _, e := range edits {
-		out = out[:e.at] + e.text + out[e.at:]
-	}
+	out := injectPredicate(src, prog, pred, exempt)
 	if err := verifyScoped(out, pred); err != nil {
 		return "", fmt.Errorf("confine the program to %s: %w", s, err)
 	}
@@ -253,4 +232,33 @@ func (p *Policy) allowedTargets() string {
 		return ""
 	}
 	return " (allowed: " + strings.Join(parts, "; ") + ")"
+}
+
+// injectPredicate adds pred to every probe skip does not exempt: /P/
+// becomes /(P) && (pred)/, and a probe without a predicate gets /pred/.
+// Target scoping and self-exclusion share it; each verifies the result.
+func injectPredicate(src string, prog *lang.Program, pred string, skip func(*lang.Probe) bool) string {
+	type edit struct {
+		at   int
+		text string
+	}
+	var edits []edit
+	for _, p := range prog.Probes {
+		if skip(p) {
+			continue
+		}
+		if p.Predicate != nil {
+			edits = append(edits, edit{p.Predicate.Pos().Offset, "("}, edit{p.Predicate.End().Offset, ") && (" + pred + ")"})
+			continue
+		}
+		last := p.AttachPoints[len(p.AttachPoints)-1]
+		edits = append(edits, edit{last.End().Offset, " /" + pred + "/"})
+	}
+	// Apply from the end so that earlier offsets stay valid.
+	slices.SortStableFunc(edits, func(a, b edit) int { return b.at - a.at })
+	out := src
+	for _, e := range edits {
+		out = out[:e.at] + e.text + out[e.at:]
+	}
+	return out
 }
