@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // splitter turns the text bpftrace prints (pieces that may hold several
@@ -50,34 +52,14 @@ func (s *splitter) flush() {
 }
 
 // clean makes one output line safe to hand to an assistant and its client:
-// valid UTF-8, no control characters but tab (a traced string can carry
-// escape sequences or other bytes meant to confuse a terminal or a model),
-// and at most max bytes.
+// every character that could hide or reshape text (control characters but
+// tab, bidi and zero-width characters, U+2028, invalid UTF-8: a traced
+// string can carry escape sequences or other bytes meant to confuse a
+// terminal or a model) is escaped visibly by package untrusted, and the
+// line is at most max bytes. The escaped form is what is stored and what
+// the output limits count.
 func clean(line string, max int) string {
-	dirty := false
-	for i := 0; i < len(line); i++ {
-		if c := line[i]; (c < 0x20 && c != '\t') || c == 0x7f || c >= 0x80 {
-			dirty = true
-			break
-		}
-	}
-	if dirty {
-		var b strings.Builder
-		b.Grow(len(line))
-		for i := 0; i < len(line); {
-			r, size := utf8.DecodeRuneInString(line[i:])
-			switch {
-			case r == utf8.RuneError && size == 1:
-				b.WriteRune(utf8.RuneError)
-			case (r < 0x20 && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0):
-				// dropped: C0 and C1 controls, DEL
-			default:
-				b.WriteString(line[i : i+size])
-			}
-			i += size
-		}
-		line = b.String()
-	}
+	line = untrusted.Line(line)
 	if len(line) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(line[cut]) {

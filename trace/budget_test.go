@@ -114,9 +114,9 @@ func TestTextIsNotEscaped(t *testing.T) {
 	text := r.Text()
 	for _, want := range []string{
 		"execution abc: completed (timeout)",
-		"<<<trace-output\nline 0: openat(\"/etc/passwd\") -> 3 <tag>\n",
+		">>>\nline 0: openat(\"/etc/passwd\") -> 3 <tag>\n",
 		"@opens (value, most significant first):\n  [comm-00002]: 2\n",
-		"trace-output>>>\n",
+		"  [comm-00000]: 0\n<<<end ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)

@@ -13,6 +13,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/runner"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // Result is a run as it stands with one page of its output: what
@@ -172,13 +173,15 @@ func (s *Service) result(page *runner.Page) *Result {
 		HasMore:       page.HasMore,
 		NextOffset:    page.NextOffset,
 		Duration:      seconds(page.Duration()),
-		ErrorMessage:  e.ErrorMessage,
-		LostEvents:    e.LostEvents,
-		HelperErrors:  e.HelperErrors,
-		LinesDropped:  e.LinesDropped,
-		ExitCode:      e.ExitCode,
-		StartedAt:     e.StartedAt.UTC().Format(time.RFC3339Nano),
-		Ending:        page.Ending,
+		// bpftrace's messages can quote what it read from the traced
+		// system (a file name, a symbol).
+		ErrorMessage: untrusted.Text(e.ErrorMessage),
+		LostEvents:   e.LostEvents,
+		HelperErrors: e.HelperErrors,
+		LinesDropped: e.LinesDropped,
+		ExitCode:     e.ExitCode,
+		StartedAt:    e.StartedAt.UTC().Format(time.RFC3339Nano),
+		Ending:       page.Ending,
 	}
 	if out.Output == nil {
 		out.Output = []string{}
