@@ -31,6 +31,7 @@ import (
 // httpServer is a real server (real bpftrace, real SQLite) behind
 // [Server.HTTPHandler] on a loopback port.
 type httpServer struct {
+	srv  *Server
 	url  string
 	mgr  *runner.Manager
 	logs *testenv.SyncBuffer
@@ -76,7 +77,7 @@ func serveHTTPTest(t *testing.T, o HTTPOptions) *httpServer {
 		}
 		db.Close()
 	})
-	return &httpServer{url: ts.URL + HTTPPath, mgr: mgr, logs: logs}
+	return &httpServer{srv: srv, url: ts.URL + HTTPPath, mgr: mgr, logs: logs}
 }
 
 // bearer adds a token to every request.

@@ -36,6 +36,12 @@ type sessionLimiter struct {
 	mu    sync.Mutex
 	owner map[string]string    // session id → token name ("" without tokens)
 	used  map[string]time.Time // session id → its last request
+	// pending counts, per token, the initialize requests admitted but not
+	// yet answered: their sessions exist only once the SDK answers, so
+	// without this reservation a burst of concurrent initializes would all
+	// pass the caps before any of them is counted.
+	pending      map[string]int
+	pendingTotal int
 }
 
 func newSessionLimiter(srv *mcp.Server, perToken, total int, log *slog.Logger) *sessionLimiter {
@@ -46,7 +52,7 @@ func newSessionLimiter(srv *mcp.Server, perToken, total int, log *slog.Logger) *
 		perToken = defaultMaxSessionsPerToken
 	}
 	return &sessionLimiter{srv: srv, perToken: min(perToken, total), total: total, log: log,
-		owner: map[string]string{}, used: map[string]time.Time{}}
+		owner: map[string]string{}, used: map[string]time.Time{}, pending: map[string]int{}}
 }
 
 func (l *sessionLimiter) wrap(next http.Handler) http.Handler {
@@ -69,13 +75,24 @@ func (l *sessionLimiter) wrap(next http.Handler) http.Handler {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
+		defer l.settle(token, w)
 		next.ServeHTTP(w, r)
-		if id := w.Header().Get(sessionHeader); id != "" {
-			l.mu.Lock()
-			l.owner[id], l.used[id] = token, time.Now()
-			l.mu.Unlock()
-		}
 	})
+}
+
+// settle turns an admitted initialize's reservation into the session the
+// SDK made for it, or frees it when the SDK made none.
+func (l *sessionLimiter) settle(token string, w http.ResponseWriter) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending[token]--
+	if l.pending[token] == 0 {
+		delete(l.pending, token)
+	}
+	l.pendingTotal--
+	if id := w.Header().Get(sessionHeader); id != "" {
+		l.owner[id], l.used[id] = token, time.Now()
+	}
 }
 
 func (l *sessionLimiter) touch(id string) {
@@ -88,11 +105,14 @@ func (l *sessionLimiter) touch(id string) {
 
 // admit makes room for a new session of token, or says why there is none.
 func (l *sessionLimiter) admit(token string) error {
+	l.mu.Lock()
+	// The snapshot is taken under the lock, after every session settle
+	// has registered: a session registered after an earlier snapshot would
+	// otherwise look ended, be forgotten, and escape the caps.
 	live := map[string]*mcp.ServerSession{}
 	for ss := range l.srv.Sessions() {
 		live[ss.ID()] = ss
 	}
-	l.mu.Lock()
 	// Forget the sessions that ended (closed, or idled out).
 	for id := range l.owner {
 		if live[id] == nil {
@@ -101,7 +121,7 @@ func (l *sessionLimiter) admit(token string) error {
 		}
 	}
 	var (
-		mine   int
+		mine   = l.pending[token]
 		oldest string
 	)
 	for id, tok := range l.owner {
@@ -113,21 +133,34 @@ func (l *sessionLimiter) admit(token string) error {
 			oldest = id
 		}
 	}
-	total := len(l.owner)
-	var evict *mcp.ServerSession
-	if mine >= l.perToken {
-		evict = live[oldest]
-		delete(l.owner, oldest)
-		delete(l.used, oldest)
-		total--
+	total := len(l.owner) + l.pendingTotal
+	if mine >= l.perToken && oldest == "" {
+		// Every slot of this token is an initialize still in flight:
+		// there is no session to close for it.
+		l.mu.Unlock()
+		return fmt.Errorf("this client is opening %d sessions at once, the most one client may hold: wait for them to be answered and reuse one", mine)
 	}
+	evictID := ""
+	if mine >= l.perToken {
+		evictID = oldest
+		total-- // the token's own least recently used session makes room
+	}
+	if total >= l.total {
+		l.mu.Unlock()
+		return fmt.Errorf("the server has %d sessions open, the most it keeps: end sessions you no longer use (HTTP DELETE), or retry when idle ones have expired", total)
+	}
+	var evict *mcp.ServerSession
+	if evictID != "" {
+		evict = live[evictID]
+		delete(l.owner, evictID)
+		delete(l.used, evictID)
+	}
+	l.pending[token]++
+	l.pendingTotal++
 	l.mu.Unlock()
 	if evict != nil {
 		l.log.Info("closed a client's least recently used session to make room for a new one", "token", token, "sessions", mine, "max_per_token", l.perToken)
 		_ = evict.Close()
-	}
-	if total >= l.total {
-		return fmt.Errorf("the server has %d sessions open, the most it keeps: end sessions you no longer use (HTTP DELETE), or retry when idle ones have expired", total)
 	}
 	return nil
 }

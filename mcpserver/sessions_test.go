@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -124,5 +125,43 @@ func TestHTTPInitializeFlood(t *testing.T) {
 	// them, by 8 MB.
 	if grew := after - before; grew > 32<<20 {
 		t.Errorf("memory in use grew by %.1f MB over %d initialize calls, want it flat", float64(grew)/1e6, calls)
+	}
+}
+
+// TestHTTPSessionCapsConcurrent: a burst of initializes sent at once
+// cannot all pass the caps before the first of them is answered.
+func TestHTTPSessionCapsConcurrent(t *testing.T) {
+	tokA, a := mustToken(t, "a")
+	tokB, b := mustToken(t, "b")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})
+	const burst = 64
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ok   = map[string]int{}
+		gate = make(chan struct{})
+	)
+	for i := range burst {
+		tok := map[bool]string{true: a, false: b}[i%2 == 0]
+		wg.Go(func() {
+			<-gate
+			if code, id := openSession(t, srv.url, tok); code == http.StatusOK && id != "" {
+				mu.Lock()
+				ok[tok]++
+				mu.Unlock()
+			}
+		})
+	}
+	close(gate)
+	wg.Wait()
+	live := 0
+	for range srv.srv.mcp.Sessions() {
+		live++
+	}
+	if live > 5 {
+		t.Errorf("%d sessions live after a burst of %d initializes, want at most the server's cap of 5", live, burst)
+	}
+	if ok[a] == 0 || ok[b] == 0 {
+		t.Errorf("sessions opened per client: %v; each client should get at least one", ok)
 	}
 }
