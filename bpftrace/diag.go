@@ -28,6 +28,9 @@ type Diagnostic struct {
 	Message   string   `json:"message"`
 	// Source is the program line bpftrace quoted under the message, if any.
 	Source string `json:"source,omitempty"`
+	// Hint is what bpftrace itself suggested on the "HINT:" lines that
+	// follow the message (0.24 and later), if any.
+	Hint string `json:"hint,omitempty"`
 }
 
 // String formats the diagnostic the way bpftrace does, so that a person
@@ -56,6 +59,11 @@ var located = regexp.MustCompile(`^[^:\s]+:(\d+)(?::(\d+)-(\d+)|-(\d+)): (ERROR|
 // which -d prints on every run.
 var runOn = regexp.MustCompile(`^(?:WARNING: Addrspace is not set|Error while reading traceable functions from \S+: (?:Operation not permitted|Permission denied|No such file or directory))`)
 
+// expandedFrom is the message of the ERROR line that 0.24 and later print
+// after an error found in one of the copies of a probe block with several
+// attach points, pointing at the block.
+const expandedFrom = "expanded from"
+
 // bare matches messages without a location.
 var bare = regexp.MustCompile(`^(ERROR|WARNING|FATAL): (.*)$`)
 
@@ -80,6 +88,11 @@ func ParseStderr(s string) Stderr {
 		line := lines[i]
 		if n, ok := attachNotice(line); ok {
 			out.Probes = n
+			continue
+		}
+		if hint, ok := strings.CutPrefix(line, "HINT: "); ok && len(out.Diagnostics) > 0 {
+			d := &out.Diagnostics[len(out.Diagnostics)-1]
+			d.Hint = strings.TrimSpace(d.Hint + " " + hint)
 			continue
 		}
 		if m := located.FindStringSubmatch(line); m != nil {
@@ -107,6 +120,12 @@ func ParseStderr(s string) Stderr {
 				}
 			} else {
 				d.EndLine, _ = strconv.Atoi(m[4])
+			}
+			if d.Message == expandedFrom && len(out.Diagnostics) > 0 {
+				// 0.24 and later follow an error in a probe block with
+				// several attach points with the block it was expanded
+				// from: where the previous error came from, not one more.
+				continue
 			}
 			out.Diagnostics = append(out.Diagnostics, d)
 			continue
