@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/docs"
 )
 
@@ -24,6 +25,9 @@ func (v *Validator) addCompilerDiagnostics(ctx context.Context, r *Result, res *
 			out.EndColumn = d.EndColumn
 		}
 		out.Hint = v.hintFor(ctx, d.Message)
+		if out.Hint == "" {
+			out.Hint = d.Hint // bpftrace's own, from 0.24 on
+		}
 		r.add(out)
 	}
 	if res.OK() {
@@ -45,7 +49,9 @@ func (v *Validator) addCompilerDiagnostics(ctx context.Context, r *Result, res *
 var (
 	noFieldRE      = regexp.MustCompile(`type 'struct _tracepoint_(\w+)' does not contain a field named '(\w+)'`)
 	tpNotFoundRE   = regexp.MustCompile(`^tracepoints? not found: (\S+)`)
-	unknownFuncRE  = regexp.MustCompile(`^Unknown function: (\w+)`)
+	unknownFuncRE  = regexp.MustCompile(`^Unknown function: '?(\w+)`) // quoted from 0.24
+	aggregateRE    = regexp.MustCompile(`'(?:count|sum|min|max|avg|stats)'`)
+	undefMapRE     = regexp.MustCompile(`^Undefined map: (@\w*)`)
 	unknownIdentRE = regexp.MustCompile(`^Unknown identifier: '(\w+)'`)
 	undefVarRE     = regexp.MustCompile(`^Undefined or undeclared variable: (\$\w+)`)
 	derefRE        = regexp.MustCompile(`^Can not access field '(\w+)' on type '\(ctx\) struct`)
@@ -56,6 +62,7 @@ var (
 )
 
 func (v *Validator) hintFor(ctx context.Context, msg string) string {
+	lower := strings.ToLower(msg) // 0.24 and later reworded some messages in lower case
 	switch {
 	case noFieldRE.MatchString(msg):
 		m := noFieldRE.FindStringSubmatch(msg)
@@ -99,12 +106,24 @@ func (v *Validator) hintFor(ctx context.Context, msg string) string {
 		return "unsafe builtins (system, signal, override) are refused on this server; print what you need and act outside the trace"
 	case strings.Contains(msg, "kfunc/kretfunc not available"), strings.Contains(msg, "iter") && strings.Contains(msg, "not available"):
 		return "this kernel cannot run BPF tracing programs of that type; use a tracepoint (list_probes) instead"
-	case strings.Contains(msg, "specifier expects a value of type"):
+	case strings.Contains(msg, "specifier expects a value of type"), strings.Contains(msg, "unsupported format specifier for type"):
 		return "match the format to the argument: %d/%u/%x for integers, %s for strings (wrap a char * in str()), %p for pointers"
-	case strings.Contains(msg, "Not enough arguments for format string"), strings.Contains(msg, "Too many arguments for format string"):
+	case strings.Contains(lower, "not enough arguments for format string"), strings.Contains(lower, "too many arguments for format string"):
 		return "give printf exactly one argument per % specifier (write %% for a literal %)"
+	case strings.HasPrefix(msg, "Type mismatch for $"):
+		return "a scratch variable keeps the type of its first assignment: use another variable for a value of another type"
+	case strings.HasPrefix(msg, "Type mismatch for @"):
+		return "a map keeps the type of its first assignment: store values of that type, or use a separate map"
 	case strings.Contains(msg, "Type mismatch"):
-		return "a map keeps the type of its first assignment; aggregations (count(), sum()...) cannot be compared or assigned: print them, or use a separate map"
+		if ok, since := v.release().Supports(version.AggregateReads); !ok && aggregateRE.MatchString(msg) {
+			return "before bpftrace " + since + " an aggregation (count(), sum(), min(), max(), avg()) can only be printed, not compared or used in an expression: print it, or keep the value in a plain map (@n = @n + 1)"
+		}
+		return "both sides of an operator need the same kind of value: compare integers with integers and strings with strings"
+	case undefMapRE.MatchString(msg):
+		name := undefMapRE.FindStringSubmatch(msg)[1]
+		return "assign " + name + " somewhere in the program before reading it; an error in its only assignment (reported here too) leaves it undefined"
+	case strings.Contains(msg, "Probe has no valid attach points"):
+		return "nothing on this host matches the attach point (and from bpftrace 0.24 that is an error): find the right name with list_probes, or list_probes of the probe type to see whether this host has it"
 	case strings.Contains(msg, "is not traceable"):
 		return "the function is not traceable here (inlined, notrace, or kprobes unavailable); use a tracepoint (list_probes)"
 	case argsRE.MatchString(msg):
@@ -165,4 +184,13 @@ func (v *Validator) helperNames(kinds ...string) []string {
 		}
 	}
 	return names
+}
+
+// release is the bpftrace release programs are checked for, zero when the
+// validator has no binary.
+func (v *Validator) release() version.Version {
+	if v.o.Binary == nil {
+		return version.Version{}
+	}
+	return v.o.Binary.Version
 }

@@ -30,6 +30,9 @@ const (
 	ForMap
 	// ExitCode: exit() takes an exit code.
 	ExitCode
+	// AggregateReads: a count(), sum(), min() or max() map read as an
+	// integer in an expression (avg() from 0.22).
+	AggregateReads
 	// LetDecl: let $x; and let $x: type = value; inside a block.
 	LetDecl
 	// DryRun: the --dry-run flag, and -d needing a stage argument.
@@ -139,6 +142,8 @@ var facts = [numFeatures]Fact{
 		Note: "for ($kv : @m) { ... } visits every element; $kv.0 is the key, $kv.1 the value"},
 	ExitCode: {Key: "exit_code", Kind: Language, Name: "exit() with an exit code", Since: minor(21),
 		Note: "exit(1) ends the program with that exit status"},
+	AggregateReads: {Key: "aggregate_reads", Kind: Language, Name: "an aggregation read as an integer", Since: minor(21),
+		Note: "if (@c > 10) and $x = @sum + 1 read a count(), sum(), min() or max() map as an integer (avg() from 0.22); before, such maps can only be printed"},
 	LetDecl: {Key: "let_declarations", Kind: Language, Name: "a let declaration", Since: minor(22),
 		Note: "let $x: int64 = 0; declares a variable scoped to its block (variables became block-scoped)"},
 	DryRun: {Key: "dry_run", Kind: CLI, Name: "--dry-run", Since: minor(22),

@@ -58,6 +58,7 @@ func TestTable(t *testing.T) {
 		Subprograms:       "0.21", // the lexer gains "fn" at v0.21.0
 		ForMap:            "0.21", // 0.21.0 Added: for-each loops over map elements
 		ExitCode:          "0.21", // 0.21.0 Added: call exit() with an exit code
+		AggregateReads:    "0.21", // 0.21.0 Changed: count, sum, min and max map reads in kernel space (implicit casting)
 		LetDecl:           "0.22", // 0.22.0 Added: Variable declarations with let
 		DryRun:            "0.22", // 0.22.0 Added: --dry-run; Changed: -d takes a stage
 		ForRange:          "0.24", // 0.24.0 Added: For loops now support .. ranges
