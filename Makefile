@@ -116,6 +116,7 @@ e2e-http: build interop-deps ## end-to-end tests over Streamable HTTP: TS SDK, I
 bench: setup build ## benchmarks, as ratios against raw bpftrace measured in the same run
 	$(GO) test -run '^$$' -bench 'BenchmarkListVsBpftrace|BenchmarkDescribe' -benchtime 1000x ./catalog
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./store ./bpftrace/output
+	$(GO) test -run '^$$' -bench 'BenchmarkMergeNodes' -benchtime 3x -timeout 30m ./fleet
 	BPFTRACE_MCP_BENCH=1 $(GO) test -run '^TestBench' -count=1 -v -timeout 30m ./bench
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s)

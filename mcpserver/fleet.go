@@ -196,6 +196,39 @@ func (h *fleetHandlers) read(ctx context.Context, in fleetResultIn) (*fleetResul
 		budget = h.o.MaxBytes
 	}
 	budget = min(budget, h.o.Ceiling)
+	// The budget is the whole answer's, as the host server's is. The
+	// answer carries its data twice, as structured content and as the text
+	// of the same JSON (the SDK's rendering), which JSON escaping makes
+	// larger still: the data starts with half the budget and is cut until
+	// the answer, measured whole, fits.
+	data := budget/2 - ceilingEnvelope - fleetEnvelope
+	for {
+		out, err := h.fill(ctx, e, in, max(data, 0))
+		if err != nil {
+			return nil, err
+		}
+		size := answerLen(out)
+		if size <= budget || data <= 0 {
+			return out, nil
+		}
+		data = data*budget/size - fleetEnvelope
+	}
+}
+
+// answerLen is the size of an answer carrying out as the client receives
+// it: the structured content, its text rendering as a JSON string, and the
+// frame around them.
+func answerLen(out *fleetResultOut) int {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return 0
+	}
+	return len(b) + jsonLen(string(b)) + ceilingEnvelope
+}
+
+// fill reads an execution's answer with budget bytes for its data.
+func (h *fleetHandlers) fill(ctx context.Context, e *store.Execution, in fleetResultIn, budget int) (*fleetResultOut, error) {
+	whole := budget
 	limit := in.Limit
 	if limit <= 0 || limit > 10000 {
 		limit = 1000
@@ -205,6 +238,7 @@ func (h *fleetHandlers) read(ctx context.Context, in fleetResultIn) (*fleetResul
 		return nil, err
 	}
 	out := &fleetResultOut{ExecutionID: e.ID, Status: e.Status, EndReason: e.EndReason, ErrorMessage: e.ErrorMessage, Nodes: nodes, LinesTotal: e.LinesTotal}
+	budget = max(budget-jsonLen(out), 0)
 	// Maps first: they are the answer a fleet question is usually after.
 	var maps []fleet.MergedMap
 	if e.Maps != "" {
@@ -221,6 +255,8 @@ func (h *fleetHandlers) read(ctx context.Context, in fleetResultIn) (*fleetResul
 	if out.Output == nil {
 		out.Output = []string{}
 	}
+	// What the lines took is not the per-node maps' to spend.
+	budget = max(budget-jsonLen(out.Output), 0)
 	out.LinesReturned = len(lines)
 	out.NextOffset = in.Offset + int64(len(lines))
 	out.HasMore = out.NextOffset < e.LinesTotal
@@ -230,20 +266,36 @@ func (h *fleetHandlers) read(ctx context.Context, in fleetResultIn) (*fleetResul
 		if err != nil {
 			return nil, err
 		}
+		var nodeMaps []fleet.NodeMaps
 		for _, pt := range parts {
 			if pt.Maps == "" {
 				continue
 			}
-			var nm fleet.NodeMaps
+			nm := fleet.NodeMaps{Node: pt.Name}
 			if err := json.Unmarshal([]byte(pt.Maps), &nm.Maps); err != nil {
 				continue
 			}
-			nm.Node = pt.Name
-			out.NodeMaps[pt.Name], _, _ = fitMaps(fleet.MergeNodes(nil, []fleet.NodeMaps{nm}), budget/max(len(parts), 1), budget)
+			nodeMaps = append(nodeMaps, nm)
+		}
+		// Each node gets an equal share of what is left; the maps' own
+		// fields and the node names are measured after the fact, and
+		// the shares halved until the data fits.
+		for share := budget / max(len(nodeMaps), 1); ; share /= 2 {
+			for _, nm := range nodeMaps {
+				out.NodeMaps[nm.Node], _, _ = fitMaps(fleet.MergeNodes(nil, []fleet.NodeMaps{nm}), share, share)
+			}
+			if share == 0 || jsonLen(out) <= whole {
+				break
+			}
 		}
 	}
 	return out, nil
 }
+
+// fleetEnvelope is what a fleet answer holds besides its lines, map
+// entries and the fields measured before they are added (map names and
+// summaries, the paging fields), rounded up.
+const fleetEnvelope = 1 << 10
 
 // fitMaps keeps, for each map, its most significant entries while they fit
 // in share bytes; it returns the maps, whether any entry was left out, and
@@ -254,6 +306,9 @@ func fitMaps(maps []fleet.MergedMap, share, total int) ([]fleet.MergedMap, bool,
 	for _, m := range maps {
 		kept := *m.Map
 		kept.Entries = nil
+		// The map's own fields (name, type, summary) count too: with many
+		// maps, or many nodes' maps, they add up.
+		used += jsonLen(fleet.MergedMap{Map: &kept, Nodes: m.Nodes, PerNode: m.PerNode})
 		for _, i := range m.Ranked() {
 			n := m.Entries[i].JSONSize()
 			if used+n > share {
