@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 )
@@ -186,15 +188,42 @@ func (r *Result) fit(budget, reserve int) {
 	}
 	r.setLines(lines, 0)
 	room := budget - r.size(reserve)
-	if room < 0 && len(r.ErrorMessage) > 200 {
+	errMsg := r.ErrorMessage
+	if room < 0 && len(errMsg) > 200 {
 		// The one field of unbounded length besides lines and maps.
-		r.ErrorMessage = r.ErrorMessage[:max(100, len(r.ErrorMessage)+room)] + " [cut]"
+		r.ErrorMessage = cutText(errMsg, max(100, len(errMsg)+room))
 		room = budget - r.size(reserve)
 	}
 	if room < 0 {
 		// The time split is a convenience (duration is their sum with the
 		// teardown): the smallest budget goes without it.
 		r.AttachSeconds, r.TracedSeconds = nil, 0
+		room = budget - r.size(reserve)
+	}
+	if room < 0 {
+		// The advice on lost events and helper errors is the same on every
+		// answer; a small one names them only.
+		r.brief = true
+		room = budget - r.size(reserve)
+	}
+	for room < 0 && len(r.Maps) > 0 {
+		// Each map's name and totals take a few dozen bytes: a program
+		// with many maps lists only its largest ones in a small answer, and
+		// the smallest answer with every note may list none.
+		small := 0
+		for i, m := range r.Maps {
+			if m.EntriesTotal < r.Maps[small].EntriesTotal {
+				small = i
+			}
+		}
+		r.Maps = slices.Delete(r.Maps, small, small+1)
+		r.mapsLeftOut++
+		room = budget - r.size(reserve)
+	}
+	if room < 0 && len(errMsg) > 40 {
+		// Last, the error itself (it is both in the data and in the
+		// text): its start says what went wrong.
+		r.ErrorMessage = cutText(errMsg, max(40, len(strings.TrimSuffix(r.ErrorMessage, cutMark))+room/2-1))
 		room = budget - r.size(reserve)
 	}
 	if room <= 0 {
@@ -269,6 +298,21 @@ func (r *Result) fit(budget, reserve int) {
 			return
 		}
 	}
+}
+
+// cutMark ends a text that was cut to fit an answer.
+const cutMark = " [cut]"
+
+// cutText cuts s to at most n bytes, on a character boundary, and marks
+// the cut.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + cutMark
 }
 
 // dropOne removes the last line or the last entry of the largest map,

@@ -137,3 +137,58 @@ func TestTextIsNotEscaped(t *testing.T) {
 		t.Errorf("read back %s: %+v %v", b, back, err)
 	}
 }
+
+// TestFitBoundsEverything: an answer with every note (lost events, helper
+// errors and their advice, dropped lines, a long error, the ending notice,
+// the time split) and a dozen maps fits the smallest budget, naming what it
+// left out; a larger one keeps the advice.
+func TestFitBoundsEverything(t *testing.T) {
+	full := func() *Result {
+		var maps []*output.Map
+		for i := range 12 {
+			maps = append(maps, countMap(fmt.Sprintf("@map_number_%02d", i), 10+i))
+		}
+		r := newResult(3000, 1500, maps...)
+		probes, attach := 3, 1.5
+		r.ProbesAttached, r.AttachSeconds, r.TracedSeconds = &probes, &attach, 1.5
+		r.LostEvents, r.HelperErrors, r.LinesDropped = 228862, 175995, 99
+		r.Status, r.Ending = "running", true
+		r.ErrorMessage = strings.Repeat("bpftrace said something long. ", 10)
+		r.StartedAt = "2026-11-30T23:40:52.071538933Z"
+		return r
+	}
+	for _, tt := range []struct {
+		name     string
+		edit     func(*Result)
+		keepsMap bool
+	}{
+		{"everything", func(*Result) {}, false},
+		{"completed", func(r *Result) { r.Status, r.Ending, r.ErrorMessage = "completed", false, "" }, true},
+		{"failed", func(r *Result) { r.Status, r.Ending = "failed", false }, false},
+	} {
+		r := full()
+		tt.edit(r)
+		r.fit(minAnswerBytes, 0)
+		if got := r.size(0); got > minAnswerBytes {
+			t.Fatalf("%s: answer is %d bytes, budget %d:\n%s", tt.name, got, minAnswerBytes, r.Text())
+		}
+		text := r.Text()
+		if r.mapsLeftOut == 0 || !strings.Contains(text, fmt.Sprintf("%d maps left out", r.mapsLeftOut)) ||
+			tt.keepsMap && (len(r.Maps) != 1 || r.Maps[0].Name != "@opens") {
+			t.Errorf("%s: a small answer keeps the largest map if it can and says what it left out:\n%s", tt.name, text)
+		}
+		for _, want := range []string{"228862 events lost", "175995 BPF helper errors", "99 lines dropped"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: text lacks %q:\n%s", tt.name, want, text)
+			}
+		}
+		if r.ErrorMessage != "" && !strings.HasPrefix(r.ErrorMessage, "bpftrace said something long.") {
+			t.Errorf("%s: error cut to %q", tt.name, r.ErrorMessage)
+		}
+	}
+	r := full()
+	r.fit(8<<10, 0)
+	if text := r.Text(); !strings.Contains(text, output.HelperErrorAdvice) || r.mapsLeftOut != 0 || r.size(0) > 8<<10 {
+		t.Errorf("8 KiB answer of %d bytes lost the advice or maps:\n%s", r.size(0), text)
+	}
+}

@@ -23,18 +23,26 @@ func (r *Result) Text() string {
 	var b strings.Builder
 	r.summary(&b)
 	b.WriteByte('\n')
-	if r.Ending {
+	switch {
+	case r.Ending && r.brief:
+		b.WriteString("The program is ending: read again for its maps.\n")
+	case r.Ending:
 		b.WriteString("The program is ending: END ran and its maps are being printed; read again (wait_seconds waits for the end) to see them complete.\n")
 	}
 	if r.ErrorMessage != "" {
 		b.WriteString("error: " + r.ErrorMessage + "\n")
 	}
 	for _, n := range []struct {
-		v    int64
-		what string
-	}{{r.LostEvents, "events lost by the kernel (output could not keep up: aggregate in maps instead)"},
-		{r.LinesDropped, "lines dropped at the output limit"}, {r.HelperErrors, "BPF helper errors. " + output.HelperErrorAdvice}} {
-		if n.v > 0 {
+		v           int64
+		what, brief string
+	}{{r.LostEvents, "events lost by the kernel (output could not keep up: aggregate in maps instead)", "events lost by the kernel"},
+		{r.LinesDropped, "lines dropped at the output limit", "lines dropped at the output limit"},
+		{r.HelperErrors, "BPF helper errors. " + output.HelperErrorAdvice, "BPF helper errors (a larger max_bytes shows what to do)"}} {
+		switch {
+		case n.v == 0:
+		case r.brief:
+			fmt.Fprintf(&b, "%d %s\n", n.v, n.brief)
+		default:
 			fmt.Fprintf(&b, "%d %s\n", n.v, n.what)
 		}
 	}
@@ -126,6 +134,7 @@ func (r *Result) summary(b *strings.Builder) {
 		}
 	}
 	if len(r.Maps) == 0 {
+		r.leftOut(b)
 		return
 	}
 	b.WriteString("; maps:")
@@ -142,8 +151,16 @@ func (r *Result) summary(b *strings.Builder) {
 			fmt.Fprintf(b, " (more: get_result map=%q map_offset=%d)", m.Name, m.Offset+len(m.Entries))
 		}
 	}
+	r.leftOut(b)
 	if r.Status == runner.StatusRunning && !r.Ending {
 		b.WriteString(" (printed so far)")
+	}
+}
+
+// leftOut says how many maps an answer too small to list them left out.
+func (r *Result) leftOut(b *strings.Builder) {
+	if r.mapsLeftOut > 0 {
+		fmt.Fprintf(b, "; %d maps left out (a larger max_bytes lists them)", r.mapsLeftOut)
 	}
 }
 

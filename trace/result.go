@@ -49,6 +49,12 @@ type Result struct {
 
 	offset  int64  // the first line asked for
 	mapOnly string // the one map asked for
+	// brief says the answer has no room for the advice that goes with
+	// lost events, dropped lines and helper errors: Text names them only.
+	brief bool
+	// mapsLeftOut counts the maps left out of an answer too small to list
+	// them all.
+	mapsLeftOut int
 }
 
 // Query selects a page of a run's output.
