@@ -60,7 +60,10 @@ const (
 	AttachedNotice
 	// JSONRecords: JSON output writes null for values it cannot
 	// represent, and has the tseries, errorf (warnf from 0.25) and
-	// runtime_error record types.
+	// runtime_error record types. The same rewritten JSON writer no longer
+	// prints the two blank lines that came before the exit-time map dump
+	// (JsonOutput::end emits nothing), so nothing in the stream marks
+	// where the dump begins.
 	JSONRecords
 	// MultipleBeginEnd: a program may have several begin and end probes.
 	MultipleBeginEnd
@@ -165,7 +168,7 @@ var facts = [numFeatures]Fact{
 	AttachedNotice: {Key: "attached_notice_on_stderr", Kind: Output, Name: `"Attached N probes" on stderr`, Since: minor(24),
 		Note: `the attach notice reads "Attached N probes" and, like every message that is not the program's own output, goes to stderr; a probe that fails to attach is an error unless config sets missing_probes = "warn"`},
 	JSONRecords: {Key: "json_records_0_24", Kind: Output, Name: "JSON null values and the tseries, errorf and runtime_error records", Since: minor(24),
-		Note: "JSON output writes null for values it cannot represent, tseries maps as records of their own, errorf() (and from 0.25 warnf()) messages and runtime errors with their source location"},
+		Note: "JSON output writes null for values it cannot represent, tseries maps as records of their own, errorf() (and from 0.25 warnf()) messages and runtime errors with their source location; no blank lines come before the maps printed at exit"},
 	MultipleBeginEnd: {Key: "multiple_begin_end", Kind: Language, Name: "several begin or end probes", Since: minor(25),
 		Note: "a program may have more than one begin and end probe; they run in source order"},
 	CapabilityCheck: {Key: "capability_check", Kind: Runtime, Name: "the capability check", Since: minor(25),

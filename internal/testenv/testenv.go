@@ -106,6 +106,18 @@ func RequireFeature(t testing.TB, b *bpftrace.Binary, f version.Feature, has boo
 	}
 }
 
+// ExitSeparator returns the lines the server stores between a program's own
+// output and the maps bpftrace prints at exit: the two blank lines that
+// bpftrace's JSON output puts before that dump, up to the JSON writer of
+// [version.JSONRecords], which prints none.
+func ExitSeparator(t testing.TB) []string {
+	t.Helper()
+	if Version(t).Has(version.JSONRecords) {
+		return nil
+	}
+	return []string{"", ""}
+}
+
 // rootMarker starts the line by which a wrapper that scripts/bpftrace-root.sh
 // writes names the root file system its bpftrace runs in.
 const rootMarker = "# bpftrace-mcp-root: "
