@@ -143,7 +143,7 @@ func (m *Manager) Result(ctx context.Context, id string, q Query) (*Page, error)
 // ending reports whether a run of this server is printing its maps.
 func (m *Manager) ending(id string) bool {
 	r := m.lookup(id)
-	return r != nil && r.isExiting()
+	return r != nil && r.dumping()
 }
 
 func (m *Manager) waitFor(ctx context.Context, id string, e *store.Execution, q Query) (*store.Execution, error) {

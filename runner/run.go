@@ -70,6 +70,7 @@ type run struct {
 	helperErr          int64
 	storeErr           error
 	exiting            bool            // bpftrace printed the blank lines that begin its exit
+	mapLast            bool            // the last thing bpftrace printed was a map
 	attachedAt, stopAt time.Time       // zero until they happen
 	messages           headtail.Buffer // plain-text lines bpftrace printed on stdout
 
@@ -389,6 +390,20 @@ func (r *run) isExiting() bool {
 	return r.exiting
 }
 
+// dumping reports whether bpftrace is printing maps, so that a reader
+// waiting for output does not stop at the first of them. Up to 0.23 the
+// blank lines before the exit-time dump say so. From 0.24 nothing in the
+// JSON stream marks the dump, and print() writes the same records while
+// tracing; but a bpftrace that printed a map and is not back asleep
+// waiting for events (or has exited) is still printing: it goes back to
+// epoll_wait between the events of a run, never during its exit.
+func (r *run) dumping() bool {
+	r.mu.Lock()
+	exiting, mapLast := r.exiting, r.mapLast
+	r.mu.Unlock()
+	return exiting || mapLast && !r.proc.Idle()
+}
+
 // perProbeTeardown is the grace given per attached probe after SIGINT.
 // Detaching waits for RCU grace periods: about 50 ms per tracepoint and
 // about 100 ms per uprobe here (bpftrace 0.17, 82 bash uprobes: 8.4 s from
@@ -423,6 +438,10 @@ func (r *run) readStdout() []*output.Map {
 		for ; blanks > 0; blanks-- {
 			sp.write("\n", true)
 		}
+		// Before the write: a map's text may be committed in parts.
+		r.mu.Lock()
+		r.mapLast = mapText
+		r.mu.Unlock()
 		sp.write(t, mapText)
 	}
 	for {
