@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,14 +29,22 @@ var listArgs = map[string]any{"filter": "tracepoint:syscalls:sys_enter_openat*",
 var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 
 // startHTTPServer starts the built server on a loopback port the kernel
-// picks, with a fresh token, and returns its URL and the token.
-func startHTTPServer(t *testing.T, bin string) (url, token string) {
+// picks, with n fresh operator tokens (one per client: the server caps the
+// sessions of each token), and returns its URL and the tokens.
+func startHTTPServer(t *testing.T, bin string, n int) (url string, tokens []string) {
 	t.Helper()
-	b := make([]byte, 24)
-	rand.Read(b)
-	token = hex.EncodeToString(b)
-	cmd := exec.Command(bin, "--http", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "bench.db"), "--log-level", "info")
-	cmd.Env = append(os.Environ(), "BPFTRACE_MCP_TOKEN="+token)
+	var file strings.Builder
+	for i := range n {
+		b := make([]byte, 24)
+		rand.Read(b)
+		tokens = append(tokens, hex.EncodeToString(b))
+		fmt.Fprintf(&file, "client%d:operator:%s\n", i, tokens[i])
+	}
+	path := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--http", "127.0.0.1:0", "--tokens", path, "--db", filepath.Join(t.TempDir(), "bench.db"), "--log-level", "info")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -58,10 +67,10 @@ func startHTTPServer(t *testing.T, bin string) (url, token string) {
 	}()
 	select {
 	case url = <-found:
-		return url, token
+		return url, tokens
 	case <-time.After(30 * time.Second):
 		t.Fatal("the HTTP server logged no url in 30 s")
-		return "", ""
+		return "", nil
 	}
 }
 
@@ -92,11 +101,11 @@ func TestBenchHTTPRoundTrip(t *testing.T) {
 	requireBench(t)
 	b := build(t)
 	stdio := startServer(t, b.server)
-	url, token := startHTTPServer(t, b.server)
+	url, tokens := startHTTPServer(t, b.server, 1)
 	ctx := context.Background()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	cs, err := connectHTTP(ctx, url, token, tr)
+	cs, err := connectHTTP(ctx, url, tokens[0], tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +135,15 @@ func TestBenchHTTPRoundTrip(t *testing.T) {
 		n, ms, quantile(overStdio, 0.9), mh, quantile(overHTTP, 0.9), mh/ms)
 }
 
-// TestBenchHTTPConcurrentClients: 100 clients connect at once, each with its
-// own connection and session, and list probes. All must succeed.
+// TestBenchHTTPConcurrentClients: 100 clients, each with its own token,
+// connection and session, connect at once and list probes. All must
+// succeed.
 func TestBenchHTTPConcurrentClients(t *testing.T) {
 	requireBench(t)
 	b := build(t)
-	url, token := startHTTPServer(t, b.server)
-	ctx := context.Background()
 	const clients = 100
+	url, tokens := startHTTPServer(t, b.server, clients)
+	ctx := context.Background()
 	var (
 		wg       sync.WaitGroup
 		start    = make(chan struct{})
@@ -148,7 +158,7 @@ func TestBenchHTTPConcurrentClients(t *testing.T) {
 			defer tr.CloseIdleConnections()
 			<-start
 			begin := time.Now()
-			cs, err := connectHTTP(ctx, url, token, tr)
+			cs, err := connectHTTP(ctx, url, tokens[i], tr)
 			if err != nil {
 				mu.Lock()
 				failed = append(failed, fmt.Errorf("client %d: connect: %w", i, err))
