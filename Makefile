@@ -95,6 +95,34 @@ test-k8s: build ## the fleet against a real kube-apiserver and etcd on loopback 
 	$(GO) vet -tags k8s ./fleet/... ./internal/kubetest && \
 	CGO_ENABLED=1 $(GO) test -race -tags k8s -count=1 -timeout 20m -run 'K8s' ./fleet/...
 
+# The OCI image: the static server and Debian 13's bpftrace (0.23: the
+# chart targets nodes with newer kernels than Debian 12's 0.17 was made
+# for), built without a container daemon by cmd/mkimage from the root
+# filesystem scripts/bpftrace-root.sh builds for the test matrix. The
+# root's layer is kept in the cache between builds. Time stamps come from
+# the last commit, so the same tree gives the same digest.
+CACHE := $(or $(BPFTRACE_MCP_CACHE),/var/cache/bpftrace-mcp)
+IMAGE := bin/bpftrace-mcp-oci.tar
+IMAGE_SUITE := trixie
+IMAGE_VERSION := $(shell awk '/^appVersion:/ {gsub(/"/, "", $$2); print $$2}' deploy/helm/bpftrace-mcp/Chart.yaml)
+# The project's licence as an SPDX expression, for the image's label.
+IMAGE_LICENSES ?= NOASSERTION
+
+image: build ## the OCI image, bin/bpftrace-mcp-oci.tar (OCI layout): server + Debian 13's bpftrace, no daemon needed (root)
+	@./scripts/bpftrace-root.sh $(IMAGE_SUITE) >/dev/null
+	@SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || echo 0)} \
+	$(GO) run ./cmd/mkimage -root $(CACHE)/roots/$(IMAGE_SUITE) -cache $(CACHE)/image \
+		-server $(BIN) -config deploy/bpftrace-mcp.toml -version $(IMAGE_VERSION) \
+		-revision "$$(git rev-parse HEAD 2>/dev/null)" -licenses "$(IMAGE_LICENSES)" -o $(IMAGE)
+
+# test-image: the image read back, unpacked, and run: doctor and a real
+# trace through the server's MCP stdio, chrooted into its layers.
+test-image: image ## the OCI image read back, unpacked, and run: doctor and a real trace inside it (root)
+	@./scripts/setup.sh --test
+	@$(GO) vet -tags image ./internal/ociimage
+	@BPFTRACE_MCP_TEST_IMAGE=$(abspath $(IMAGE)) BPFTRACE_MCP_TEST_IMAGE_REF=$(IMAGE_VERSION) \
+		$(GO) test -tags image -count=1 -timeout 10m -run '^TestImage$$' -v ./internal/ociimage
+
 HELM_VERSION := v3.22.0
 HELM := /var/cache/bpftrace-mcp/tools/helm
 $(HELM):
@@ -128,4 +156,4 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: help setup build run interop-deps chart test test-matrix test-k8s test-version roots e2e e2e-http bench fuzz clean
+.PHONY: help setup build run interop-deps chart image test test-matrix test-k8s test-image test-version roots e2e e2e-http bench fuzz clean
