@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,7 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +34,7 @@ var listeningRE = regexp.MustCompile(`msg=listening url=(\S+)`)
 // startHTTPServer starts the built server on a loopback port the kernel
 // picks, with n fresh operator tokens (one per client: the server caps the
 // sessions of each token), and returns its URL and the tokens.
-func startHTTPServer(t *testing.T, bin string, n int) (url string, tokens []string) {
+func startHTTPServer(t *testing.T, bin string, n int) (url string, tokens []string, pid int) {
 	t.Helper()
 	var file strings.Builder
 	for i := range n {
@@ -67,10 +70,10 @@ func startHTTPServer(t *testing.T, bin string, n int) (url string, tokens []stri
 	}()
 	select {
 	case url = <-found:
-		return url, tokens
+		return url, tokens, cmd.Process.Pid
 	case <-time.After(30 * time.Second):
 		t.Fatal("the HTTP server logged no url in 30 s")
-		return "", nil
+		return "", nil, 0
 	}
 }
 
@@ -101,7 +104,7 @@ func TestBenchHTTPRoundTrip(t *testing.T) {
 	requireBench(t)
 	b := build(t)
 	stdio := startServer(t, b.server)
-	url, tokens := startHTTPServer(t, b.server, 1)
+	url, tokens, _ := startHTTPServer(t, b.server, 1)
 	ctx := context.Background()
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -142,7 +145,7 @@ func TestBenchHTTPConcurrentClients(t *testing.T) {
 	requireBench(t)
 	b := build(t)
 	const clients = 100
-	url, tokens := startHTTPServer(t, b.server, clients)
+	url, tokens, pid := startHTTPServer(t, b.server, clients)
 	ctx := context.Background()
 	var (
 		wg       sync.WaitGroup
@@ -179,18 +182,42 @@ func TestBenchHTTPConcurrentClients(t *testing.T) {
 			sessions = append(sessions, end.Sub(begin))
 		})
 	}
+	cpuBefore := cpuTime(t, pid)
 	begin := time.Now()
 	close(start)
 	wg.Wait()
 	took := time.Since(begin)
+	cpu := cpuTime(t, pid) - cpuBefore
 	for _, err := range failed {
 		t.Error(err)
 	}
 	slices.Sort(calls)
 	slices.Sort(sessions)
-	t.Logf("%d concurrent clients: %d succeeded in %s", clients, len(calls), took.Round(time.Millisecond))
+	t.Logf("%d concurrent clients: %d succeeded in %s; the server used %s of CPU, %.2f ms a client (the clients, in this process, share the same %d cores)",
+		clients, len(calls), took.Round(time.Millisecond), cpu.Round(time.Millisecond), msOf(cpu)/clients, runtime.NumCPU())
 	if len(calls) > 0 {
 		t.Logf("list_probes latency under that load: p50 %.2f ms, p99 %.2f ms, max %.2f ms", quantile(calls, 0.5), quantile(calls, 0.99), quantile(calls, 1))
 		t.Logf("connect + list_probes: p50 %.2f ms, p99 %.2f ms, max %.2f ms", quantile(sessions, 0.5), quantile(sessions, 0.99), quantile(sessions, 1))
 	}
+}
+
+// cpuTime is the user and system CPU time process pid has used so far.
+func cpuTime(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th of them.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	ticks := 0
+	for _, s := range f[11:13] {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
