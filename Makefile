@@ -83,15 +83,20 @@ test-version: build interop-deps
 	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin" || rc=1; \
 	[ $$rc -eq 0 ] || echo "=== bpftrace $(V): FAILED" >&2; exit $$rc
 
+HELM_VERSION := v3.22.0
+HELM := /var/cache/bpftrace-mcp/tools/helm
+$(HELM):
+	GOBIN=$(dir $(HELM)) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
 # test-k8s: the fleet gateway against a real Kubernetes API server. The
 # first run builds kube-apiserver from the k8s.io/kubernetes module (about
 # 25 minutes on 2 cores) and fetches etcd from Debian 13; both are kept in
 # /var/cache/bpftrace-mcp/k8s. The tests start them on loopback, with real
 # agents tracing this host on 127.0.0.x addresses.
-test-k8s: build ## the fleet against a real kube-apiserver and etcd on loopback (built once, then cached)
+test-k8s: build $(HELM) ## the fleet and the chart against a real kube-apiserver and etcd on loopback (built once, then cached)
 	@./scripts/setup.sh --test
 	@env=$$(./scripts/k8s-env.sh) || { echo "make test-k8s: cannot prepare kube-apiserver and etcd (the reason is above)" >&2; exit 1; }; \
-	export $$env; \
+	export $$env HELM=$(HELM); \
 	$(GO) vet -tags k8s ./fleet/... ./internal/kubetest && \
 	CGO_ENABLED=1 $(GO) test -race -tags k8s -count=1 -timeout 20m -run 'K8s' ./fleet/...
 
@@ -122,11 +127,6 @@ test-image: image ## the OCI image read back, unpacked, and run: doctor and a re
 	@$(GO) vet -tags image ./internal/ociimage
 	@BPFTRACE_MCP_TEST_IMAGE=$(abspath $(IMAGE)) BPFTRACE_MCP_TEST_IMAGE_REF=$(IMAGE_VERSION) \
 		$(GO) test -tags image -count=1 -timeout 10m -run '^TestImage$$' -v ./internal/ociimage
-
-HELM_VERSION := v3.22.0
-HELM := /var/cache/bpftrace-mcp/tools/helm
-$(HELM):
-	GOBIN=$(dir $(HELM)) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 chart: $(HELM) ## lint the Helm chart and render its manifests into deploy/k8s/bpftrace-mcp.yaml
 	$(HELM) lint deploy/helm/bpftrace-mcp
