@@ -85,7 +85,7 @@ func newRun(m *Manager, e *store.Execution, proc *bpftrace.Process, timeout time
 		started:  e.StartedAt,
 		proc:     proc,
 		timeout:  timeout,
-		dec:      &output.Decoder{Schema: req.Maps},
+		dec:      &output.Decoder{Schema: req.Maps, Release: m.bin.Version},
 		stopCh:   make(chan string, 1),
 		finished: make(chan struct{}),
 		changed:  make(chan struct{}),

@@ -10,6 +10,7 @@ import (
 var valueKindOfCall = map[string]output.ValueKind{
 	"ksym": output.ValueKsym, "usym": output.ValueUsym,
 	"kstack": output.ValueKstack, "ustack": output.ValueUstack, "ntop": output.ValueInet,
+	"buf": output.ValueBuf,
 }
 
 // analyseMaps derives the schema of every map the program assigns.

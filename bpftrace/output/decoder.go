@@ -3,6 +3,8 @@ package output
 import (
 	"bytes"
 	"sort"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 // Decoder decodes lines of `bpftrace -f json`. The zero value is ready to use.
@@ -19,6 +21,9 @@ type Decoder struct {
 	// exit-time dump; [Decoder.End] returns the ones after the last map.
 	// Without it the decoder infers what it can from the data.
 	Schema Schema
+	// Release is the bpftrace that writes the stream, for the quirks of its
+	// JSON (see [Decoder.keysEscapedTwice]); zero decodes as 0.17 writes.
+	Release version.Version
 
 	prevBlank bool   // the last line was empty
 	dumping   bool   // two empty lines seen: the exit-time dump is under way

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -365,7 +367,7 @@ func TestDecodeDump(t *testing.T) {
 		`{"type": "map", "data": {"@b": 1}}`,
 		`{"type": "stats", "data": {"@d": 4}}`,
 	}
-	maps := typesOnly(map[string]MapType{"@": TypeValue, "@a": TypeStats, "@b": TypeValue, "@c": TypeHist, "@d": TypeAvg, "@e": TypeValue})
+	maps := typesOnly(map[string]MapType{"@": TypeValue, "@a": TypeStats, "@b": TypeValue, "@c": TypeHist, "@d": TypeAvg, "@e": TypeValue}, nil)
 	for _, tt := range []struct {
 		name  string
 		maps  Schema
@@ -447,5 +449,53 @@ func TestDecodeValueJSON(t *testing.T) {
 	want := `{"name":"@z","type":"value","entries":[{"key":[1],"value":0},{"key":[2],"value":5}],"summary":{"keys":2,"sum":5,"min":0,"max":5}}`
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("json mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestKeysEscapedTwice: 0.23 escapes map keys twice in JSON (recorded:
+// testdata/recorded/bpftrace-0.23.2/strings.json); the same line from
+// another release means what it says.
+func TestKeysEscapedTwice(t *testing.T) {
+	line := []byte(`{"type": "map", "data": {"@k": {"a\\\"b\\tc\\\\d": 1, "\\uffffffc3\\uffffffa9,x": 2}}}`)
+	for _, tt := range []struct {
+		release string
+		want    string
+	}{
+		{"0.23.2", "@k[a\"b\tc\\d]: 1\n@k[\xc3\xa9,x]: 2\n"},
+		{"0.17.0", "@k[a\\\"b\\tc\\\\d]: 1\n@k[\\uffffffc3\\uffffffa9,x]: 2\n"},
+		{"0.27.1", "@k[a\\\"b\\tc\\\\d]: 1\n@k[\\uffffffc3\\uffffffa9,x]: 2\n"},
+	} {
+		v, err := version.Parse(tt.release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := Decoder{Release: v, Schema: Schema{"@k": {Name: "@k", Type: TypeValue, Keys: []KeyKind{KeyAny}}}}
+		ev, err := d.Decode(line)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.release, err)
+		}
+		if ev.Text != tt.want {
+			t.Errorf("%s: text %q, want %q", tt.release, ev.Text, tt.want)
+		}
+	}
+}
+
+// TestBufValues: a buf() map's value renders as text mode prints it, from
+// the bytes 0.27 writes and from the string earlier releases write.
+func TestBufValues(t *testing.T) {
+	s := Schema{"@b": {Name: "@b", Type: TypeValue, Value: ValueBuf}}
+	for _, tt := range []struct{ line, want string }{
+		{`{"type": "map", "data": {"@b": [97,98,1,255]}}`, "@b: ab\\x01\\xff\n"},
+		{`{"type": "map", "data": {"@b": "ab\\x01"}}`, "@b: ab\\x01\n"},
+		{`{"type": "map", "data": {"@b": [97,300]}}`, "@b: (97, 300)\n"},
+	} {
+		d := Decoder{Schema: s}
+		ev, err := d.Decode([]byte(tt.line))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.line, err)
+		}
+		if ev.Text != tt.want {
+			t.Errorf("%s: text %q, want %q", tt.line, ev.Text, tt.want)
+		}
 	}
 }

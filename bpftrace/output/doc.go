@@ -31,6 +31,21 @@
 //   - print(@h, top, div) divides the counts in JSON, but text mode draws
 //     the bars from the undivided counts, which JSON does not carry.
 //
+// Later releases (recorded from 0.23.2 and 0.27.1 under testdata/recorded)
+// change the JSON, and [Decoder.Release] names the one that wrote it:
+//
+//   - 0.23 escapes map keys twice; the decoder undoes the second escaping.
+//   - 0.24 and later add records (tseries, errorf, warnf, runtime_error,
+//     null values) and no longer print the blank lines that begin the
+//     exit-time dump.
+//   - 0.27 writes a struct value as {"a": 1}, like a keyed map's entries
+//     (a map the [Schema] knows without a key holds a struct), and buf()
+//     values as arrays of bytes, which [ValueBuf] renders.
+//
+// Text stays 0.17's layout whatever the release: 0.23 and later print the
+// same content with other spacing, and 0.27 puts stats() in braces, a width-
+// one lhist bucket as [N], and orders entries by key.
+//
 // Beyond what text mode shows, a decoded [Map] is typed for a reader that
 // is a program or a model: key parts that are numbers are numbers, stack
 // keys are [Stack]s (lists of frames), raw_syscalls ids are [Syscall]s named for this host's
@@ -38,5 +53,6 @@
 // histogram a [HistSummary] (count, p50/p90/p99, range). [Map.Ranked] orders
 // entries most significant first. None of this changes [Map.Text].
 //
-// The package does no I/O and uses only the standard library.
+// The package does no I/O and imports only the standard library and the
+// version facts (bpftrace/version).
 package output

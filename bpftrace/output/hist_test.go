@@ -52,8 +52,8 @@ func TestHistKindHint(t *testing.T) {
 		want string
 	}{
 		{"inferred", Decoder{}, "[0]"},
-		{"schema", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeLhist})}, "[0, 1)"},
-		{"schema of another type ignored", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeValue})}, "[0]"},
+		{"schema", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeLhist}, nil)}, "[0, 1)"},
+		{"schema of another type ignored", Decoder{Schema: typesOnly(map[string]MapType{"@l": TypeValue}, nil)}, "[0]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := tt.dec.Decode(line)

@@ -55,13 +55,17 @@ func (d *Decoder) decodeMap(typ string, p *parser, strict bool) (*Map, error) {
 		m.Type = statsType(schema.Type, m.Entries)
 	default:
 		m.Type = TypeValue
-		m.Entries, err = payload.valuePayload(arity, keyed, !strict)
+		_, known := d.Schema[name]
+		m.Entries, err = payload.valuePayload(arity, keyed, known, !strict)
 		if err == nil {
 			m.ValueType = valueKind(schema, m.Entries)
 		}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if d.keysEscapedTwice() {
+		unescapeKeys(m.Entries)
 	}
 	typeKeys(m.Entries, schema.Keys)
 	m.summarize()
@@ -147,10 +151,13 @@ func (p parser) atKey() bool {
 }
 
 // valuePayload reads the payload of a "map" record: a value, or an object
-// of keyed values.
-func (p *parser) valuePayload(arity int, keyedHint, tolerant bool) ([]Entry, error) {
+// of keyed values. keyedHint says the schema gives the map a key, known
+// that the schema has the map at all: a map it knows without a key holds a
+// value even when that value is a struct, which 0.27 writes as {"a": 1}
+// like keys (0.17 writes `{ "a": 1 }`, which [isKeyedObject] tells apart).
+func (p *parser) valuePayload(arity int, keyedHint, known, tolerant bool) ([]Entry, error) {
 	start := p.i
-	if keyedHint || isKeyedObject(p.b[p.i:]) {
+	if keyedHint || !known && isKeyedObject(p.b[p.i:]) {
 		var entries []Entry
 		err := p.keyed(arity, func(q *parser, key []any) error {
 			v, err := q.keyedValue(tolerant)
@@ -219,4 +226,27 @@ func (p *parser) keyedValue(tolerant bool) (any, error) {
 	}
 	p.i = j
 	return string(bytes.TrimSpace(p.b[start:j])), nil
+}
+
+// keysEscapedTwice reports whether the release escapes the keys of map
+// records twice: 0.23.2 writes the key é as "\\uffffffc3\\uffffffa9" and a
+// quote as "\\\"", where 0.17.0 and 0.27.1 (measured) escape once; 0.24
+// rewrote the JSON output.
+func (d *Decoder) keysEscapedTwice() bool {
+	return d.Release.Within("0.23", "0.24")
+}
+
+// unescapeKeys undoes the second escaping of the string key parts.
+func unescapeKeys(entries []Entry) {
+	for _, e := range entries {
+		for i, k := range e.Key {
+			s, ok := k.(string)
+			if !ok || !strings.Contains(s, `\`) {
+				continue
+			}
+			if u, n, err := unquote([]byte(s + `"`)); err == nil && n == len(s)+1 {
+				e.Key[i] = u
+			}
+		}
+	}
 }

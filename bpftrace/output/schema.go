@@ -53,6 +53,9 @@ const (
 	ValueUsym   ValueKind = "usym"
 	ValueInet   ValueKind = "inet"
 	ValueArray  ValueKind = "array"
+	// ValueBuf is the result of buf(): 0.27 writes it as an array of
+	// bytes, earlier releases as a string with \xNN escapes.
+	ValueBuf ValueKind = "buf"
 	// ValueStack is a kstack or ustack the decoder inferred from a value
 	// that starts with a newline.
 	ValueStack ValueKind = "stack"

@@ -61,6 +61,10 @@ func (m *Map) Text() string {
 			}
 			writeKey(&b, m.Name, e.Key)
 			b.WriteString(": ")
+			if m.ValueType == ValueBuf {
+				writeBuf(&b, e.Value)
+				continue
+			}
 			writeValue(&b, e.Value, array)
 		}
 		b.WriteByte('\n')
@@ -151,4 +155,31 @@ func isRecordArray(v []any) bool {
 		}
 	}
 	return len(v) > 0
+}
+
+// writeBuf writes a buf() value as text mode prints it: printable ASCII as
+// it is, other bytes as \xNN. From 0.27 JSON gives the bytes as numbers;
+// before, the string text mode prints.
+func writeBuf(b *strings.Builder, v any) {
+	bytes, ok := v.([]any)
+	if !ok {
+		writeValue(b, v, false)
+		return
+	}
+	for _, e := range bytes {
+		n, ok := e.(int64)
+		if !ok || n < 0 || n > 0xff {
+			// Not a byte: show the value as JSON gave it.
+			writeValue(b, v, false)
+			return
+		}
+	}
+	for _, e := range bytes {
+		c := byte(e.(int64))
+		if c >= 0x20 && c < 0x7f {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(b, "\\x%02x", c)
+		}
+	}
 }

@@ -149,7 +149,7 @@ func TestRecorded(t *testing.T) {
 						}
 						return
 					}
-					text, events := decodeStream(t, &Decoder{}, readFile(t, jsonPath))
+					text, events := decodeStream(t, &Decoder{Release: v}, readFile(t, jsonPath))
 					for _, ev := range events {
 						if ev.Kind == KindUnknown {
 							t.Errorf("record of type %q not decoded: %s", ev.Type, ev.Raw)
