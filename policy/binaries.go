@@ -280,3 +280,14 @@ func VerifyBinaries(bins map[*lang.AttachPoint]Binaries) error {
 	}
 	return nil
 }
+
+// HasBinaries reports whether any attach point of prog names a binary (a
+// uprobe, uretprobe or usdt).
+func HasBinaries(prog *lang.Program) bool {
+	for _, pr := range prog.Probes {
+		if slices.ContainsFunc(pr.AttachPoints, hasBinary) {
+			return true
+		}
+	}
+	return false
+}

@@ -101,3 +101,68 @@ func TestContainerScopeInjected(t *testing.T) {
 		t.Errorf("the predicate went into BEGIN too, or twice:\n%s", got)
 	}
 }
+
+func TestInContainers(t *testing.T) {
+	// Four container roots: a and b hold the same file (a hard link, as
+	// two containers of one image may), c its own copy, d none.
+	dir := t.TempDir()
+	var roots []string
+	for _, r := range []string{"a", "b", "c", "d"} {
+		root := filepath.Join(dir, r)
+		if err := os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, root)
+	}
+	bash := filepath.Join(roots[0], "usr/bin/bash")
+	if err := os.WriteFile(bash, []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(bash, filepath.Join(roots[1], "usr/bin/bash")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(roots[2], "usr/bin/bash"), []byte("\x7fELF"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, src string
+		roots     []string
+		want      string // the rewritten program, or the error's words
+		err       error
+	}{
+		{"one container", `uprobe:/usr/bin/bash:readline { @ = count(); }`, roots[:1],
+			`uprobe:` + roots[0] + `/usr/bin/bash:readline { @ = count(); }`, nil},
+		{"shared file attached once, missing skipped", "BEGIN {}\nuretprobe:/usr/bin/bash:readline, tracepoint:syscalls:sys_enter_read { @ = count(); }", roots,
+			"BEGIN {}\nuretprobe:" + roots[0] + "/usr/bin/bash:readline,uretprobe:" + roots[2] + "/usr/bin/bash:readline, tracepoint:syscalls:sys_enter_read { @ = count(); }", nil},
+		{"short provider and quotes", `u:"/usr/bin/bash":readline { @ = count(); }`, roots[2:3],
+			`uprobe:` + roots[2] + `/usr/bin/bash:readline { @ = count(); }`, nil},
+		{"no binary", `tracepoint:syscalls:sys_enter_read { @ = count(); }`, roots,
+			`tracepoint:syscalls:sys_enter_read { @ = count(); }`, nil},
+		{"in no container", `uprobe:/usr/bin/bash:readline { @ = count(); }`, roots[3:], "", ErrNotInContainer},
+		{"a library name", `uprobe:libc:malloc { @ = count(); }`, roots, "absolute path inside the container", nil},
+		{"a relative path", `uprobe:bin/bash:readline { @ = count(); }`, roots, "absolute path inside the container", nil},
+		{"a pattern in several", `uprobe:/usr/bin/ba*:readline { @ = count(); }`, roots, "not a pattern", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, err := lang.Parse("stdin", tc.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := InContainers(tc.src, prog, tc.roots)
+			switch {
+			case tc.err != nil:
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("error = %v, want %v", err, tc.err)
+				}
+			case !strings.HasPrefix(tc.want, "uprobe") && !strings.HasPrefix(tc.want, "BEGIN") && !strings.HasPrefix(tc.want, "tracepoint"):
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("error = %v, want one saying %q", err, tc.want)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case got != tc.want:
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}

@@ -345,6 +345,15 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 		r.Maps = analyseMaps(prog)
 		return r
 	}
+	if scope != nil && len(scope.Containers) > 0 && policy.HasBinaries(prog) {
+		// A pod's binaries are the files in its containers' root
+		// filesystems: every check below, the policy's included, sees
+		// the program with the paths rewritten to them.
+		if prog = v.inContainers(r, prog, *scope); prog == nil {
+			return r
+		}
+		src = r.Source
+	}
 	v.checkAttachPoints(ctx, r, prog)
 	v.checkCalls(r, prog)
 	v.checkFields(ctx, r, prog)
@@ -396,6 +405,33 @@ func (v *Validator) Static(ctx context.Context, src string, scope *policy.Scope)
 		}
 	}
 	return r
+}
+
+// inContainers rewrites the binaries of uprobe, uretprobe and usdt attach
+// points to their paths through the scope's containers' roots, and returns
+// the program parsed again; on a refusal it adds the diagnostic and
+// returns nil. Diagnostics of the checks that follow are positioned in the
+// rewritten program (r.Source), which is what runs.
+func (v *Validator) inContainers(r *Result, prog *lang.Program, scope policy.Scope) *lang.Program {
+	refuse := func(err error) *lang.Program {
+		r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodePolicy, Rule: policy.RuleBinary, Message: err.Error(),
+			Hint: "name the binary by its absolute path inside the pod's containers, e.g. uprobe:/usr/bin/bash:readline"})
+		return nil
+	}
+	roots, err := scope.ContainerRoots()
+	if err != nil {
+		return refuse(err)
+	}
+	src, err := policy.InContainers(r.Source, prog, roots)
+	if err != nil {
+		return refuse(err)
+	}
+	rprog, err := lang.Parse("stdin", src)
+	if err != nil {
+		return refuse(fmt.Errorf("the program with the containers' paths does not parse: %w", err))
+	}
+	r.Source, r.Program, r.parsed = src, rprog, src
+	return rprog
 }
 
 // checkPolicy adds the policy's verdict.
