@@ -4,9 +4,12 @@
 // result is written as an OCI image layout archive that registries, skopeo,
 // crane, podman and containerd take as it is.
 //
-// The build is reproducible: entries are sorted, every time stamp is the
-// given epoch (SOURCE_DATE_EPOCH), and no user or host name is recorded, so
-// the same root, binary and configuration give the same image digest.
+// The build is reproducible: entries are sorted, no user or host name is
+// recorded, the root's files carry the Unix epoch as their time and the
+// server's layer and the configuration the given one (SOURCE_DATE_EPOCH),
+// so the same root, binary and configuration give the same image digest.
+// The root's layer does not depend on the epoch, so that it can be cached
+// across commits.
 //
 // It knows file systems and the OCI formats. It does not know how the
 // Debian root is made (scripts/bpftrace-root.sh makes it) nor anything of
@@ -69,15 +72,16 @@ type Spec struct {
 	Server string
 	// Config is the default configuration file (deploy/bpftrace-mcp.toml).
 	Config string
-	// Epoch is every time stamp in the image; the zero value means the
-	// Unix epoch.
+	// Epoch is the time of the server's layer, of the configuration and
+	// of the history; the zero value means the Unix epoch. The root's
+	// files always have the Unix epoch: they are not this build's work.
 	Epoch time.Time
 	// WorkDir receives the layer files while the image is built and
 	// written; the caller removes it afterwards. Empty means os.TempDir.
 	WorkDir string
 	// CacheDir, when set, keeps the root's layer between builds, keyed by
-	// the root's entries (names, modes, owners, sizes, times) and the
-	// epoch: compressing the root is most of a build's time.
+	// the root's entries (names, modes, owners, sizes, times):
+	// compressing the root is most of a build's time.
 	CacheDir string
 
 	// ServerName is the server's name in the MCP registry
@@ -108,6 +112,9 @@ func (i *Image) Close() error {
 	return errors.Join(errs...)
 }
 
+// rootTime is the time of every file of the root's layer.
+var rootTime = time.Unix(0, 0)
+
 // Build builds the image of s. The caller closes it when it has been
 // written.
 func Build(s Spec) (_ *Image, err error) {
@@ -137,14 +144,14 @@ func Build(s Spec) (_ *Image, err error) {
 	if work == "" {
 		work = os.TempDir()
 	}
-	newLayer := func(name string, fill func(*layerWriter) error) (v1.Layer, error) {
+	newLayer := func(name string, mtime time.Time, fill func(*layerWriter) error) (v1.Layer, error) {
 		f, err := os.CreateTemp(work, name+"-*.tar.gz")
 		if err != nil {
 			return nil, err
 		}
 		f.Close()
 		out.files = append(out.files, f.Name())
-		w, err := newLayerWriter(f.Name(), epoch)
+		w, err := newLayerWriter(f.Name(), mtime)
 		if err != nil {
 			return nil, err
 		}
@@ -159,14 +166,14 @@ func Build(s Spec) (_ *Image, err error) {
 	}
 	var root v1.Layer
 	if s.CacheDir != "" {
-		root, err = cachedRootLayer(s.Root, s.CacheDir, epoch)
+		root, err = cachedRootLayer(s.Root, s.CacheDir)
 	} else {
-		root, err = newLayer("root", func(w *layerWriter) error { return writeTree(w, s.Root) })
+		root, err = newLayer("root", rootTime, func(w *layerWriter) error { return writeTree(w, s.Root) })
 	}
 	if err != nil {
 		return nil, err
 	}
-	server, err := newLayer("server", func(w *layerWriter) error {
+	server, err := newLayer("server", epoch, func(w *layerWriter) error {
 		return writeFiles(w, []File{
 			{Path: ServerPath, Source: s.Server, Mode: 0o755},
 			{Path: ConfigPath, Source: s.Config, Mode: 0o644},
@@ -306,8 +313,8 @@ func Sizes(img v1.Image) (LayerSizes, error) {
 // cachedRootLayer returns the root's layer from cache, writing it there
 // first when the root has changed since (or was never) cached. Only the
 // newest is kept.
-func cachedRootLayer(root, cache string, epoch time.Time) (v1.Layer, error) {
-	key, err := treeKey(root, epoch)
+func cachedRootLayer(root, cache string) (v1.Layer, error) {
+	key, err := treeKey(root)
 	if err != nil {
 		return nil, fmt.Errorf("ociimage: reading %s: %w", root, err)
 	}
@@ -324,7 +331,7 @@ func cachedRootLayer(root, cache string, epoch time.Time) (v1.Layer, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	w, err := newLayerWriter(tmp.Name(), epoch)
+	w, err := newLayerWriter(tmp.Name(), rootTime)
 	if err != nil {
 		return nil, err
 	}

@@ -247,17 +247,19 @@ func TestBuildConfigAndLayers(t *testing.T) {
 		t.Errorf("created %s, want the epoch", cf.Created)
 	}
 
-	// Every entry of both layers carries the epoch and no names.
+	// Every entry carries no names, and one time: the root's the Unix
+	// epoch, the server's the build's epoch.
 	layers, err := img.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, l := range layers {
+	for i, l := range layers {
+		want := []time.Time{time.Unix(0, 0), time.Unix(1764547200, 0)}[i]
 		for _, h := range entries(t, l) {
 			names = append(names, h.Name)
-			if !h.ModTime.Equal(time.Unix(1764547200, 0)) || h.Uname != "" || h.Gname != "" {
-				t.Errorf("%s: time %s, user %q, group %q; want the epoch and no names", h.Name, h.ModTime, h.Uname, h.Gname)
+			if !h.ModTime.Equal(want) || h.Uname != "" || h.Gname != "" {
+				t.Errorf("layer %d: %s: time %s, user %q, group %q; want %s and no names", i, h.Name, h.ModTime, h.Uname, h.Gname, want)
 			}
 		}
 	}
@@ -514,6 +516,12 @@ func TestBuildCachesTheRootLayer(t *testing.T) {
 	first := cached()
 	if len(first) != 1 || !strings.HasPrefix(filepath.Base(first[0]), "root-") {
 		t.Fatalf("the cache holds %q, want one root layer", first)
+	}
+	// Another commit (epoch) reuses the root's layer.
+	s.Epoch = s.Epoch.Add(time.Hour)
+	build(t, s)
+	if again := cached(); len(again) != 1 || again[0] != first[0] {
+		t.Errorf("a build at another epoch left %q in the cache, want the same root layer %q", again, first[0])
 	}
 	write(t, filepath.Join(s.Root, "etc/hostname"), "changed\n")
 	if got := digest(t, build(t, s)); got == want {

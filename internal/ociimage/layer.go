@@ -127,6 +127,8 @@ func keepInImage(rel string, d fs.DirEntry) (keep, descend bool) {
 // system only (a mount point is kept as an empty directory), without what
 // keepInImage leaves out. src is the file to read for a regular file's
 // body, and mtime its time on disk (the entry itself has none yet).
+// Extended attributes (file capabilities) are not carried: Debian's minbase
+// with bpftrace sets none, and the server runs as root.
 func walkRoot(root string, visit func(h *tar.Header, src string, mtime time.Time) error) error {
 	rootInfo, err := os.Lstat(root)
 	if err != nil {
@@ -220,15 +222,14 @@ func writeTree(w *layerWriter, root string) error {
 // rootLayerFormat changes whenever what walkRoot keeps or how a layer is
 // written changes, so that a cached root layer of the old kind is not
 // taken for a new one.
-const rootLayerFormat = "ociimage root layer 1"
+const rootLayerFormat = "ociimage root layer 2"
 
 // treeKey is a digest of everything a root layer is made from: each kept
-// entry's name, type, mode, owner, size, link and time on disk, and the
-// epoch. Same key, same layer (unless a file was changed in place and its
-// time put back).
-func treeKey(root string, epoch time.Time) (string, error) {
+// entry's name, type, mode, owner, size, link and time on disk. Same key,
+// same layer (unless a file was changed in place and its time put back).
+func treeKey(root string) (string, error) {
 	sum := sha256.New()
-	fmt.Fprintf(sum, "%s\x00%d\x00", rootLayerFormat, epoch.Unix())
+	fmt.Fprintf(sum, "%s\x00", rootLayerFormat)
 	err := walkRoot(root, func(h *tar.Header, _ string, mtime time.Time) error {
 		_, err := fmt.Fprintf(sum, "%q %c %o %d:%d %d %q %d\n", h.Name, h.Typeflag, h.Mode, h.Uid, h.Gid, h.Size, h.Linkname, mtime.UnixNano())
 		return err
