@@ -168,11 +168,13 @@ func TestOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !OwnerAlive(self) {
-		t.Errorf("OwnerAlive(%q) = false for this process", self)
+	for _, o := range []string{self, self + "#TestOwner/tagged"} {
+		if !OwnerAlive(o) {
+			t.Errorf("OwnerAlive(%q) = false for this process", o)
+		}
 	}
 	pid, _, _ := strings.Cut(self, ":")
-	for _, o := range []string{pid + ":1", "999999999:1", "garbage", ""} {
+	for _, o := range []string{pid + ":1", pid + ":1#" + self, "999999999:1", "garbage", ""} {
 		if OwnerAlive(o) {
 			t.Errorf("OwnerAlive(%q) = true", o)
 		}

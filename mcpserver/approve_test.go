@@ -19,6 +19,7 @@ import (
 // client that cannot ask, and a user who declines, get a refusal; every
 // answer is audited.
 func TestSensitiveApprovalByElicitation(t *testing.T) {
+	t.Parallel()
 	elicit := func(o *Options, vo *validate.Options) {
 		p := policy.Default()
 		p.Sensitive.Approval = policy.ApprovalElicit
@@ -89,6 +90,7 @@ func TestSensitiveApprovalByElicitation(t *testing.T) {
 // multi-round-trip requests is asked by the server itself, in the same
 // call, and the answer decides as well.
 func TestSensitiveApprovalOlderProtocol(t *testing.T) {
+	t.Parallel()
 	elicit := func(o *Options, vo *validate.Options) {
 		p := policy.Default()
 		p.Sensitive.Approval = policy.ApprovalElicit

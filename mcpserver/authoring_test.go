@@ -16,6 +16,7 @@ import (
 )
 
 func TestDescribeProbe(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var out describeOut
 	if text, isErr := call(t, cs, "describe_probe", map[string]any{"probe": "t:syscalls:sys_enter_openat"}, &out); isErr {
@@ -40,6 +41,7 @@ func TestDescribeProbe(t *testing.T) {
 }
 
 func TestValidateProgram(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var ok validateOut
 	call(t, cs, "validate_program", map[string]any{"program": "t:syscalls:sys_enter_read* { @[comm] = count(); }"}, &ok)
@@ -61,6 +63,7 @@ func TestValidateProgram(t *testing.T) {
 }
 
 func TestSystemInfo(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var out map[string]any
 	if text, isErr := call(t, cs, "system_info", nil, &out); isErr {
@@ -103,6 +106,7 @@ func TestSystemInfo(t *testing.T) {
 }
 
 func TestDocResourcesAndPrompts(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	ctx := context.Background()
 	ref, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "bpftrace://reference"})
@@ -169,6 +173,7 @@ func TestDocResourcesAndPrompts(t *testing.T) {
 // brings progress notifications; a subscribed execution brings
 // resources/updated while it runs and when it ends.
 func TestProgressAndSubscription(t *testing.T) {
+	t.Parallel()
 	var updates, progress int
 	var mu = make(chan struct{}, 1)
 	mu <- struct{}{}

@@ -40,6 +40,7 @@ func resultOf(t *testing.T, res *mcp.CallToolResult, out any) string {
 // whose output has thousands of lines answers within max_bytes, data and
 // text together, its map's largest entries first, and pages the rest.
 func TestAnswersWithinBudget(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	res, size := callRaw(t, cs, "exec_program", map[string]any{
 		"program": `interval:ms:1 { @n = @n + 1; @m[@n] = @n; printf("tick %d -> <%d>\n", @n, @n * 2); } interval:ms:1500 { exit(); }`,
@@ -102,6 +103,7 @@ func TestAnswersWithinBudget(t *testing.T) {
 // TestExecWaitIsBounded: exec_program with wait answers by the bound with
 // the run still going, and its id.
 func TestExecWaitIsBounded(t *testing.T) {
+	t.Parallel()
 	cs := connectServer(t, nil, func(o *Options, _ *validate.Options) { o.MaxExecWait = 2 * time.Second })
 	start := time.Now()
 	res, _ := callRaw(t, cs, "exec_program", map[string]any{"program": `interval:ms:200 { printf("x\n"); }`, "timeout": 30, "wait": true})
@@ -119,6 +121,7 @@ func TestExecWaitIsBounded(t *testing.T) {
 // TestFailedRunIsAnError: a run that fails after it started is reported as
 // failed, never as a success.
 func TestFailedRunIsAnError(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	res, _ := callRaw(t, cs, "exec_program", map[string]any{"program": `uprobe:/bin/bash:0x1 { @x = count(); } interval:s:1 { exit(); }`, "wait": true})
 	text := res.Content[0].(*mcp.TextContent).Text
@@ -162,6 +165,7 @@ func TestUnescapeHTML(t *testing.T) {
 // time, three times); a long-poll from offset 0 answers when the dump is
 // complete, not at its first lines.
 func TestWaitNeverStopsMidDump(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var ex execOut
 	if text, isErr := call(t, cs, "exec_program", map[string]any{"program": `tracepoint:raw_syscalls:sys_enter { @a[nsecs] = 1; @b[nsecs] = 2; @c[nsecs] = 3; } interval:ms:1500 { exit(); }`, "timeout": 60}, &ex); isErr {

@@ -27,6 +27,7 @@ func jsonSize(t *testing.T, v any) int {
 }
 
 func TestDiscoveryBudget(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	ctx := context.Background()
 

@@ -48,7 +48,7 @@ func serveHTTPTest(t *testing.T, o HTTPOptions) *httpServer {
 	logs := new(testenv.SyncBuffer)
 	bridge := NewLogBridge(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	log := slog.New(bridge)
-	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Logger: log})
+	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Logger: log, Owner: testenv.Owner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +112,7 @@ func mustToken(t *testing.T, name string) (Token, string) {
 // TestHTTPTrace: a client with a token runs a real trace over HTTP, hears
 // its progress, and the history names the token.
 func TestHTTPTrace(t *testing.T) {
+	t.Parallel()
 	tok, s := mustToken(t, "ops-laptop")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}})
 	var progress sync.Map
@@ -198,6 +199,7 @@ const initialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"pro
 
 // TestHTTPRejects: what does not pass, and with which status.
 func TestHTTPRejects(t *testing.T) {
+	t.Parallel()
 	tokA, a := mustToken(t, "a")
 	tokB, b := mustToken(t, "b")
 	srv := serveHTTPTest(t, HTTPOptions{
@@ -272,6 +274,7 @@ func TestHTTPRejects(t *testing.T) {
 
 // TestHTTPLogging: a client that sets a log level hears the server's events.
 func TestHTTPLogging(t *testing.T) {
+	t.Parallel()
 	srv := serveHTTPTest(t, HTTPOptions{})
 	var mu sync.Mutex
 	var msgs []string
@@ -365,6 +368,7 @@ func eventIndex(t *testing.T, id string) (stream string, idx int) {
 // every event it missed, in order and without a gap, and the final result.
 // The trace ran on meanwhile.
 func TestHTTPResume(t *testing.T) {
+	t.Parallel()
 	tok, s := mustToken(t, "ops")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}})
 	auth := map[string]string{"Authorization": "Bearer " + s}
@@ -474,6 +478,7 @@ func TestHTTPResume(t *testing.T) {
 // TestHTTPConcurrentClients: 20 clients at once, each with its own session,
 // list probes and run a short trace.
 func TestHTTPConcurrentClients(t *testing.T) {
+	t.Parallel()
 	const clients = 20
 	tok, s := mustToken(t, "ci")
 	// One token for all of them: its session cap must hold them all, or
@@ -552,6 +557,7 @@ func TestHTTPConcurrentClients(t *testing.T) {
 // TestHTTPStateless: without sessions, tools still work and there is no
 // standing stream to open.
 func TestHTTPStateless(t *testing.T) {
+	t.Parallel()
 	srv := serveHTTPTest(t, HTTPOptions{Stateless: true})
 	cs := connectHTTP(t, srv.url, "", nil)
 	var probes listProbesOut
@@ -577,6 +583,7 @@ func TestHTTPStateless(t *testing.T) {
 // after BodyTimeout, whether or not its token passed, and not held open
 // for as long as it likes.
 func TestHTTPSlowBody(t *testing.T) {
+	t.Parallel()
 	tok, s := mustToken(t, "ops")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}, BodyTimeout: 300 * time.Millisecond})
 	addr := strings.TrimPrefix(strings.TrimSuffix(srv.url, HTTPPath), "http://")

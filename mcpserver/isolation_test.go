@@ -15,6 +15,7 @@ import (
 // runs, and each refusal reads exactly as for an id nobody knows; a viewer
 // runs nothing and is told which role it needs; an admin sees both.
 func TestHTTPTwoTokens(t *testing.T) {
+	t.Parallel()
 	tokA, a := mustToken(t, "alice")
 	tokB, b := mustToken(t, "bob")
 	tokV, v := mustToken(t, "viewer")

@@ -18,6 +18,7 @@ import (
 // each is refused by its rule at its line and column, nothing opens the
 // file, and no answer quotes it. A look-alike then runs.
 func TestPreprocessorEndToEnd(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	secret := filepath.Join(t.TempDir(), "secret.txt")
 	const content = "TOPSECRETVALUE"

@@ -48,7 +48,7 @@ func connectServerSession(t *testing.T, copts *mcp.ClientOptions, sopts *mcp.Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := runner.New(runner.Options{Binary: bin, Store: db})
+	mgr, err := runner.New(runner.Options{Binary: bin, Store: db, Owner: testenv.Owner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +112,7 @@ func call(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any,
 }
 
 func TestTools(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	tools, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
@@ -133,6 +134,7 @@ func TestTools(t *testing.T) {
 }
 
 func TestListProbes(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	for _, tt := range []struct {
 		filter string
@@ -186,6 +188,7 @@ func TestListProbes(t *testing.T) {
 }
 
 func TestListHelpers(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var out listHelpersOut
 	if text, isErr := call(t, cs, "list_helpers", nil, &out); isErr {
@@ -241,6 +244,7 @@ func waitDone(t *testing.T, cs *mcp.ClientSession, id string) getResultOut {
 }
 
 func TestTimeoutRunKeepsMaps(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var ex execOut
 	text, isErr := call(t, cs, "exec_program", map[string]any{
@@ -280,6 +284,7 @@ func TestTimeoutRunKeepsMaps(t *testing.T) {
 }
 
 func TestExitAndPaging(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var ex execOut
 	call(t, cs, "exec_program", map[string]any{"program": `BEGIN { printf("one\ntwo\nthree\n"); @x = 7; exit(); }`}, &ex)
@@ -306,6 +311,7 @@ func TestExitAndPaging(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	for _, tt := range []struct {
 		name string
@@ -346,6 +352,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestStopAndHistory(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var a, b execOut
 	call(t, cs, "exec_program", map[string]any{"program": `BEGIN { exit(); }`}, &a)

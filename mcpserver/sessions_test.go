@@ -35,6 +35,7 @@ func usable(t *testing.T, url, token, id string) bool {
 // session, not the new one; the server past its cap refuses a new session
 // and keeps every other client's.
 func TestHTTPSessionCaps(t *testing.T) {
+	t.Parallel()
 	tokA, a := mustToken(t, "a")
 	tokB, b := mustToken(t, "b")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})
@@ -131,6 +132,7 @@ func TestHTTPInitializeFlood(t *testing.T) {
 // TestHTTPSessionCapsConcurrent: a burst of initializes sent at once
 // cannot all pass the caps before the first of them is answered.
 func TestHTTPSessionCapsConcurrent(t *testing.T) {
+	t.Parallel()
 	tokA, a := mustToken(t, "a")
 	tokB, b := mustToken(t, "b")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})

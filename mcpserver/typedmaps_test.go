@@ -13,6 +13,7 @@ import (
 // stay numbers, text keys stay text, histograms carry their percentiles,
 // and avg() maps say so, with their count and total.
 func TestTypedMaps(t *testing.T) {
+	t.Parallel()
 	cs := connect(t)
 	var ex execOut
 	text, isErr := call(t, cs, "exec_program", map[string]any{

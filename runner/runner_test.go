@@ -25,7 +25,7 @@ func newManager(t *testing.T, l Limits) (*Manager, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Options{Binary: bin, Store: db, Limits: l})
+	m, err := New(Options{Binary: bin, Store: db, Limits: l, Owner: testenv.Owner(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +74,7 @@ func waitEnd(t *testing.T, m *Manager, id string) *Page {
 }
 
 func TestTimeoutKeepsMaps(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	id := start(t, m, `BEGIN { printf("started\n"); } interval:ms:100 { @ticks = count(); } END { printf("END ran\n"); }`, time.Second)
 	p := waitEnd(t, m, id)
@@ -99,6 +100,7 @@ func TestTimeoutKeepsMaps(t *testing.T) {
 }
 
 func TestProgramExit(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	id := start(t, m, `BEGIN { printf("héllo %d\n", 42); exit(); }`, 10*time.Second)
 	p := waitEnd(t, m, id)
@@ -112,6 +114,7 @@ func TestProgramExit(t *testing.T) {
 }
 
 func TestInvalidProgramCreatesNothing(t *testing.T) {
+	t.Parallel()
 	m, db := newManager(t, Limits{})
 	_, err := m.Start(context.Background(), StartRequest{Program: "BEGIN {\n  printf(\"x\" }"})
 	var perr *ProgramError
@@ -130,6 +133,7 @@ func TestInvalidProgramCreatesNothing(t *testing.T) {
 }
 
 func TestUnknownProviderAbortIsAnError(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	_, err := m.Start(context.Background(), StartRequest{Program: "foo:bar { }"})
 	var perr *ProgramError
@@ -150,6 +154,7 @@ func TestUnknownProviderAbortIsAnError(t *testing.T) {
 }
 
 func TestUnknownIDAndPastEnd(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	if _, err := m.Result(context.Background(), "nosuchid", Query{}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Result(unknown) error = %v, want ErrNotFound", err)
@@ -180,6 +185,7 @@ func TestUnknownIDAndPastEnd(t *testing.T) {
 }
 
 func TestStopTwiceAndStopFinished(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	id := start(t, m, `interval:ms:50 { @n = count(); }`, time.Minute)
 	waitAttached(t, m, id)
@@ -222,6 +228,7 @@ func TestStopTwiceAndStopFinished(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{MaxConcurrent: 1, MaxTimeout: 30 * time.Second, MaxProgramBytes: 100})
 	var lerr *LimitError
 	for _, tt := range []struct {
@@ -258,6 +265,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestOutputCapCountsDropped(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{MaxOutputBytes: 4 << 10})
 	// 100 lines of 100 bytes per tick: the 4 KiB cap is passed at once.
 	id := start(t, m, `interval:ms:10 { @ticks = count(); unroll(100) { printf("%099d\n", 1); } } interval:ms:500 { exit(); }`, 10*time.Second)
@@ -275,6 +283,7 @@ func TestOutputCapCountsDropped(t *testing.T) {
 }
 
 func TestLongPollReturnsOnOutput(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	id := start(t, m, `interval:ms:700 { printf("tick\n"); }`, 10*time.Second)
 	begin := time.Now()
@@ -317,6 +326,7 @@ func waitAttached(t *testing.T, m *Manager, id string) {
 }
 
 func TestCloseInterruptsAndKeepsMaps(t *testing.T) {
+	t.Parallel()
 	m, db := newManager(t, Limits{})
 	id := start(t, m, `interval:ms:50 { @n = count(); }`, time.Minute)
 	waitAttached(t, m, id)
@@ -341,6 +351,7 @@ func TestCloseInterruptsAndKeepsMaps(t *testing.T) {
 // probes to attach"; 0.23: cannot resolve the symbol, after its notice;
 // 0.27: no matches), and that is a refusal at start, not an execution.
 func TestNothingToAttachIsRefused(t *testing.T) {
+	t.Parallel()
 	m, db := newManager(t, Limits{})
 	_, err := m.Start(context.Background(), StartRequest{Program: `uprobe:/bin/true:nosuchfunction_xyz { printf("x\n"); }`})
 	var perr *ProgramError
@@ -359,6 +370,7 @@ func TestNothingToAttachIsRefused(t *testing.T) {
 // (this VM has no hardware perf events) is refused at start with
 // bpftrace's error, on every release: nothing was traced.
 func TestAttachFailureIsRefused(t *testing.T) {
+	t.Parallel()
 	m, db := newManager(t, Limits{})
 	e, err := m.Start(context.Background(), StartRequest{Program: `hardware:cpu-cycles:1000000 { @x = count(); }`})
 	if err == nil {
@@ -381,6 +393,7 @@ func TestAttachFailureIsRefused(t *testing.T) {
 // bpftrace has compiled the program and attached it, the first line reaches a
 // long-poll while the run goes on, and the timeout counts from attach.
 func TestStartReturnsCompiledAndTimeoutCountsTracing(t *testing.T) {
+	t.Parallel()
 	m, _ := newManager(t, Limits{})
 	timeout := time.Second
 	e, err := m.Start(context.Background(), StartRequest{

@@ -205,6 +205,19 @@ func copyFile(dst, src string) error {
 	return nil
 }
 
+// Owner returns an owner for a server (a runner Manager) of this test:
+// this process's, tagged with the test's name, so that tests running in
+// parallel in one process, each with its own server, tell their bpftrace
+// processes apart ([OwnProcesses]) while the owner still reads as alive.
+func Owner(t testing.TB) string {
+	t.Helper()
+	self, err := bpftrace.SelfOwner()
+	if err != nil {
+		t.Fatalf("identify this test process: %v", err)
+	}
+	return self + "#" + t.Name()
+}
+
 // OwnProcesses returns the PIDs of live processes whose bpftrace-mcp owner
 // marker is owner: what a server with that identity left running.
 func OwnProcesses(t testing.TB, owner string) []int {
