@@ -63,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		s.Epoch = time.Unix(sec, 0)
 	}
+	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+		return err
+	}
+	// Beside the output, so that the archive is renamed into place whole.
 	work, err := os.MkdirTemp(filepath.Dir(*out), ".mkimage-")
 	if err != nil {
 		return err
