@@ -112,6 +112,10 @@ func TestBrokenCorpus(t *testing.T) {
 					if hasCode(r, Error, CodeVersion) {
 						t.Errorf("refused for its version on %s, which has %s:\n%s", rel, gate, render(r))
 					}
+					// What else it gets depends on the host, not on the
+					// release: whether the probe attaches here (0.27 now and
+					// then finds no rawtracepoint:sched_switch).
+					got[i] = fmt.Sprintf("== %s\nno version diagnostic: bpftrace %s has %s\n", name, rel, gate)
 					return
 				}
 				errs := r.Errors()
