@@ -32,6 +32,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/internal/kubetest"
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 )
@@ -470,26 +471,15 @@ func TestK8sFleet(t *testing.T) {
 	})
 
 	t.Run("pod target", func(t *testing.T) {
-		root := policy.CgroupRoot()
-		if root == "" {
-			t.Fatal("no cgroup v2 hierarchy on this host")
-		}
-		id := strings.Repeat("ab", 32)
-		cg := filepath.Join(root, "bpftrace-mcp-test-"+strconv.Itoa(os.Getpid()), "cri-containerd-"+id+".scope")
-		if err := os.MkdirAll(cg, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = os.Remove(cg); _ = os.Remove(filepath.Dir(cg)) })
-		// The "container": a process in that cgroup that opens files.
+		// The "container": a process in a cgroup named after its id, that
+		// opens files.
 		w := exec.Command("/bin/sh", "-c", "while :; do cat /etc/hostname >/dev/null; sleep 0.05; done")
 		w.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = syscall.Kill(-w.Process.Pid, syscall.SIGKILL); _ = w.Wait() })
-		if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(w.Process.Pid)), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		id := testenv.ContainerCgroup(t, policy.CgroupRoot(), w.Process.Pid)
 		c.addPod(t, "default", "web", "node-3", "127.0.0.9", map[string]string{"app": "web"}, []string{id}, "")
 		st, e := run(t, g, ExecRequest{
 			Program: `tracepoint:syscalls:sys_enter_openat { @comm[comm] = count(); } interval:s:2 { exit(); }`,

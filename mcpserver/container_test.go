@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 )
 
@@ -32,9 +33,6 @@ var libsRE = regexp.MustCompile(`(?m)(?:=> )?(/\S+) \(0x`)
 func startFakeContainer(t *testing.T, script string) *fakeContainer {
 	t.Helper()
 	cgroot := policy.CgroupRoot()
-	if cgroot == "" {
-		t.Fatal("no cgroup v2 hierarchy on this host: container targets need one")
-	}
 	root := t.TempDir()
 	out, err := exec.Command("ldd", "/usr/bin/bash").Output()
 	if err != nil {
@@ -68,21 +66,13 @@ func startFakeContainer(t *testing.T, script string) *fakeContainer {
 		t.Fatal(err)
 	}
 	stdinR.Close()
-	c := &fakeContainer{id: strings.Repeat("c0", 32), pid: cmd.Process.Pid, root: root}
-	cg := filepath.Join(cgroot, "bpftrace-mcp-test-"+strconv.Itoa(os.Getpid()), "cri-containerd-"+c.id+".scope")
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		stdinW.Close()
-		_ = os.Remove(cg)
-		_ = os.Remove(filepath.Dir(cg))
 	})
-	if err := os.MkdirAll(cg, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(cg, "cgroup.procs"), []byte(strconv.Itoa(c.pid)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	c := &fakeContainer{pid: cmd.Process.Pid, root: root}
+	c.id = testenv.ContainerCgroup(t, cgroot, c.pid)
 	return c
 }
 
