@@ -84,6 +84,7 @@ func (s *procServer) call(t *testing.T, name string, args map[string]any) (map[s
 // (parent-death signal), and after a restart the run reads failed /
 // interrupted with the output it had.
 func TestServerKilledMidRun(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	db := filepath.Join(t.TempDir(), "h.db")
 	s := startProcServer(t, "--db", db, "--log-level", "warn")
@@ -145,6 +146,7 @@ func mountTmpfs(t *testing.T, opts string) string {
 // TestReadOnlyDatabase: with its database on a read-only disk, the server
 // starts, says so in system_info, and still traces (history in memory).
 func TestReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	dir := mountTmpfs(t, "ro,size=1m")
 	s := startProcServer(t, "--db", filepath.Join(dir, "h.db"), "--log-level", "error")
@@ -165,6 +167,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 // TestFullDisk: when the disk fills up mid-run, the run goes on, its
 // result says the output could not be stored, and the server stays up.
 func TestFullDisk(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	dir := mountTmpfs(t, "size=2m")
 	s := startProcServer(t, "--db", filepath.Join(dir, "h.db"), "--log-level", "error")
@@ -212,6 +215,7 @@ func TestFullDisk(t *testing.T) {
 // TestConfigFile: a configuration file widens and narrows the policy, and
 // a typo in it stops the server with the key named.
 func TestConfigFile(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.toml")
@@ -259,6 +263,7 @@ paths = ["/proc/*/status"]
 }
 
 func TestDoctor(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	var out strings.Builder
 	if err := doctor(context.Background(), []string{"--bpftrace", testenv.Bpftrace(t).Path}, &out, &out); err != nil {
@@ -341,6 +346,7 @@ func TestSensitiveConfig(t *testing.T) {
 // stand-in process marked as such), and leaves alone what a server on
 // another database left.
 func TestRestartReapsOwnLeftovers(t *testing.T) {
+	t.Parallel()
 	testenv.Bpftrace(t)
 	db := filepath.Join(t.TempDir(), "h.db")
 	dead := exec.Command("/bin/true")
