@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/lang"
 )
 
@@ -20,6 +22,10 @@ const commVisible = 15
 // address, printf("%s") of a pointer, a comm that can never match.
 func (v *Validator) checkTraps(ctx context.Context, r *Result, prog *lang.Program, src string) {
 	text := func(n lang.Node) string { return src[n.Pos().Offset:n.End().Offset] }
+	var maps output.Schema // read only for the checks of a release that need it
+	if zeroedAverageCrashes(v.release()) {
+		maps = analyseMaps(prog)
+	}
 	for _, p := range prog.Probes {
 		fieldType := v.fieldTypes(ctx, r, p)
 		inspectProbe(p, func(n lang.Node) {
@@ -35,6 +41,9 @@ func (v *Validator) checkTraps(ctx context.Context, r *Result, prog *lang.Progra
 				}
 			case *lang.Call:
 				checkPrintfStrings(r, n, fieldType, text)
+				if maps != nil {
+					checkZeroedAverage(r, n, maps, v.release())
+				}
 			case *lang.Binary:
 				checkCommCompare(r, n)
 			}
@@ -205,4 +214,32 @@ func checkTargetPID(r *Result, pid int) {
 	r.add(Diagnostic{Severity: Error, Line: 1, Column: 1, Code: CodeTarget,
 		Message: fmt.Sprintf("target pid %d does not exist on this host: the run would trace nothing until its timeout", pid),
 		Hint:    "check the pid (it may have exited), or target the program by name with {\"comm\": \"name\"}, which also follows new processes"})
+}
+
+// zeroedAverageCrashes reports whether release v dies printing an avg() or
+// stats() map after zero(): it divides by the count, now 0, and is killed by
+// SIGFPE, in JSON and text mode alike, losing every map it had yet to print.
+// Measured on 0.23.2; 0.17.0 and 0.27.1 print 0, and 0.24 rewrote the
+// output code.
+func zeroedAverageCrashes(v version.Version) bool {
+	return v.Within("0.23", "0.24")
+}
+
+// checkZeroedAverage warns about zero() of an avg() or stats() map on a
+// release where printing it then kills bpftrace.
+func checkZeroedAverage(r *Result, call *lang.Call, maps output.Schema, v version.Version) {
+	if call.Name != "zero" || len(call.Args) != 1 {
+		return
+	}
+	m, ok := call.Args[0].(*lang.MapExpr)
+	if !ok {
+		return
+	}
+	if typ := maps[m.Name].Type; typ != output.TypeAvg && typ != output.TypeStats {
+		return
+	}
+	l, c, e := at(call)
+	r.add(Diagnostic{Severity: Warning, Line: l, Column: c, EndColumn: e, Code: CodeTrap,
+		Message: fmt.Sprintf("bpftrace %s dies (SIGFPE) when it next prints %s after this zero(): it divides the zeroed total by a count of 0, and the maps it had yet to print are lost", v, m.Name),
+		Hint:    fmt.Sprintf("use clear(%s) instead, which empties the map without the crash", m.Name)})
 }

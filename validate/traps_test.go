@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/version"
 	"github.com/bpftrace-mcp/bpftrace-mcp/catalog"
 	"github.com/bpftrace-mcp/bpftrace-mcp/policy"
 )
@@ -85,5 +87,41 @@ func TestTargetPID(t *testing.T) {
 	}
 	if !found || r.Valid() {
 		t.Errorf("missing pid accepted: %+v", r.Diagnostics)
+	}
+}
+
+// TestZeroedAverageTrap: zero() of an avg() or stats() map is a trap on
+// 0.23 only (recorded: 0.23.2 dies of SIGFPE printing it; 0.17.0 and
+// 0.27.1 print 0).
+func TestZeroedAverageTrap(t *testing.T) {
+	for _, tt := range []struct {
+		release, src string
+		trap         bool
+	}{
+		{"0.23.2", "BEGIN { @a = avg(3); zero(@a); exit(); }", true},
+		{"0.23.2", "BEGIN { @s[1] = stats(3); zero(@s); exit(); }", true},
+		{"0.23.2", "BEGIN { @a = avg(3); clear(@a); exit(); }", false},
+		{"0.23.2", "BEGIN { @c = count(); zero(@c); exit(); }", false},
+		{"0.17.0", "BEGIN { @a = avg(3); zero(@a); exit(); }", false},
+		{"0.27.1", "BEGIN { @a = avg(3); zero(@a); exit(); }", false},
+	} {
+		v, err := version.Parse(tt.release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		val := New(Options{Binary: &bpftrace.Binary{Version: v}})
+		r := val.Static(context.Background(), tt.src, nil)
+		var traps []Diagnostic
+		for _, d := range r.Diagnostics {
+			if d.Code == CodeTrap {
+				traps = append(traps, d)
+			}
+		}
+		if got := len(traps) == 1 && strings.Contains(traps[0].Message, "SIGFPE") && strings.Contains(traps[0].Hint, "clear("); got != tt.trap {
+			t.Errorf("%s %q: traps %+v, want a zero() trap: %v", tt.release, tt.src, traps, tt.trap)
+		}
+		if len(traps) > 0 && (traps[0].Line != 1 || traps[0].Column < 1) {
+			t.Errorf("trap not positioned: %+v", traps[0])
+		}
 	}
 }
