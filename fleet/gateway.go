@@ -17,6 +17,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // Options configures a Gateway.
@@ -384,7 +385,9 @@ func (g *Gateway) agentOn(node string) (Agent, bool) {
 func (g *Gateway) appendLines(run *fleetRun, node string, lines []string) {
 	tagged := make([]string, len(lines))
 	for i, l := range lines {
-		tagged[i] = "[" + node + "] " + l
+		// Agents escape their lines; a line is still checked here, where
+		// it becomes this server's answer.
+		tagged[i] = untrusted.Line("[" + node + "] " + l)
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()

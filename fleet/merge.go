@@ -41,6 +41,9 @@ func MergeNodes(schema output.Schema, nodes []NodeMaps) []MergedMap {
 			if m == nil {
 				continue
 			}
+			// Agents escape their maps; they are checked again where they
+			// meet, before keys are compared (node names are the cluster's).
+			m.Escape()
 			if _, ok := byName[m.Name]; !ok {
 				names = append(names, m.Name)
 			}
@@ -91,5 +94,6 @@ func (m *MergedMap) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	m.Nodes, m.PerNode = extra.Nodes, extra.PerNode
+	m.Map.Escape() // agents escape their maps; a merged map is checked again
 	return nil
 }

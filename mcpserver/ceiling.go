@@ -12,7 +12,8 @@ import (
 // ceilingEnvelope is what the JSON-RPC frame adds around a result.
 const ceilingEnvelope = 64
 
-// capAnswers is the last guard of the answer ceiling. The tools that can
+// capAnswers is the last guard of output hygiene (see escapeAnswer) and of
+// the answer ceiling. The tools that can
 // answer at length fit their answers to the budget themselves (get_result,
 // exec_program, the execution resource); this replaces any other tool
 // result or resource that would still be larger with an error that says
@@ -20,9 +21,13 @@ const ceilingEnvelope = 64
 func (s *Server) capAnswers(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		res, err := next(ctx, method, req)
-		if err != nil || res == nil {
+		if err != nil {
+			return res, escapeError(err)
+		}
+		if res == nil {
 			return res, err
 		}
+		escapeAnswer(res)
 		ceiling := s.ceiling
 		switch r := res.(type) {
 		case *mcp.CallToolResult:

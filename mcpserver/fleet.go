@@ -14,6 +14,7 @@ import (
 	"github.com/bpftrace-mcp/bpftrace-mcp/fleet"
 	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 	"github.com/bpftrace-mcp/bpftrace-mcp/trace"
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // FleetOptions configures the fleet gateway's MCP surface.
@@ -237,7 +238,7 @@ func (h *fleetHandlers) fill(ctx context.Context, e *store.Execution, in fleetRe
 	if err != nil {
 		return nil, err
 	}
-	out := &fleetResultOut{ExecutionID: e.ID, Status: e.Status, EndReason: e.EndReason, ErrorMessage: e.ErrorMessage, Nodes: nodes, LinesTotal: e.LinesTotal}
+	out := &fleetResultOut{ExecutionID: e.ID, Status: e.Status, EndReason: e.EndReason, ErrorMessage: untrusted.Text(e.ErrorMessage), Nodes: nodes, LinesTotal: e.LinesTotal}
 	budget = max(budget-jsonLen(out), 0)
 	// Maps first: they are the answer a fleet question is usually after.
 	var maps []fleet.MergedMap
@@ -250,6 +251,9 @@ func (h *fleetHandlers) fill(ctx context.Context, e *store.Execution, in fleetRe
 	lines, err := h.g.Output(ctx, e.ID, in.Offset, limit, max(budget, 1))
 	if err != nil {
 		return nil, err
+	}
+	for i, l := range lines {
+		lines[i] = untrusted.Line(l) // stored escaped; checked where it is answered
 	}
 	out.Output = lines
 	if out.Output == nil {

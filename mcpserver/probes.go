@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 const (
@@ -63,7 +66,9 @@ func (s *Server) listProbes(ctx context.Context, _ *mcp.CallToolRequest, in list
 	// byte budget; next_cursor then continues from there.
 	end := min(offset+limit, len(all))
 	for {
-		out.Probes = all[offset:end]
+		// A uprobe's symbol is whatever bytes its binary holds: each name
+		// stays on its line, escaped, and the budget counts it so.
+		out.Probes = escapeEach(all[offset:end])
 		out.NextCursor = ""
 		if end < len(all) {
 			out.NextCursor = encodeCursor(end, in.Filter)
@@ -112,4 +117,23 @@ func decodeCursor(c, filter string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("cursor %q is not one this server gave out: pass next_cursor from the previous page, or no cursor to start over", c)
+}
+
+// escapeEach returns names escaped by untrusted.Line, in a new slice when
+// any changed (names is the catalog's own).
+func escapeEach(names []string) []string {
+	var out []string
+	for i, n := range names {
+		e := untrusted.Line(n)
+		if e != n && out == nil {
+			out = slices.Clone(names)
+		}
+		if out != nil {
+			out[i] = e
+		}
+	}
+	if out == nil {
+		return names
+	}
+	return out
 }

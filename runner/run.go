@@ -488,6 +488,8 @@ func (r *run) readStdout() []*output.Map {
 			case ev.Kind == output.KindMap:
 				text(ev.Text, true)
 				if ev.Map != nil {
+					// Stored as the lines are: escaped.
+					ev.Map.Escape()
 					if i, ok := index[ev.Map.Name]; ok {
 						maps[i] = ev.Map
 					} else {

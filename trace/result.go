@@ -164,6 +164,9 @@ func (s *Service) maps(page *runner.Page) ([]*output.Map, error) {
 		s.log.Warn("decode stored maps", "execution_id", e.ID, "err", err)
 		return nil, fmt.Errorf("the maps of execution %s cannot be read back: %w", e.ID, err)
 	}
+	for _, m := range maps {
+		m.Escape() // the runner stores them escaped; older rows may not be
+	}
 	return maps, nil
 }
 

@@ -1,0 +1,87 @@
+package mcpserver
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
+)
+
+func TestEscapeJSONStrings(t *testing.T) {
+	for _, tt := range []struct {
+		in, want string
+		changed  bool
+	}{
+		{`{"a":"plain -\u003e","n":1}`, `{"a":"plain -\u003e","n":1}`, false},
+		{`{"a":"x\u001b[2J","b":["\u202e"]}`, `{"a":"x\\x1b[2J","b":["\\u202e"]}`, true},
+		{"{\"a\":\"\u202e\u2028\",\"z\":\"keep\\n\"}", `{"a":"\\u202e\\u2028","z":"keep\n"}`, true},
+		{`{"k\r":"\\u202e"}`, `{"k\\r":"\\u202e"}`, true},
+		{`{"a":"caf` + "\u00e9" + `"}`, `{"a":"caf` + "\u00e9" + `"}`, false},
+		{`{"a":"\ufffd"}`, `{"a":"\ufffd"}`, false},
+		{`"unterminated \u001b`, `"unterminated \u001b`, false},
+	} {
+		got, changed := escapeJSONStrings([]byte(tt.in))
+		if string(got) != tt.want || changed != tt.changed {
+			t.Errorf("escapeJSONStrings(%s) = %s, %v; want %s, %v", tt.in, got, changed, tt.want, tt.changed)
+		}
+		if changed && !json.Valid(got) {
+			t.Errorf("escapeJSONStrings(%s) = %s: not JSON", tt.in, got)
+		}
+	}
+}
+
+// TestEscapeAnswer: the structured content, the SDK's text copy of it, a
+// tool's own text and a resource's text all leave without unsafe
+// characters, and the copy stays a copy.
+func TestEscapeAnswer(t *testing.T) {
+	raw := json.RawMessage(`{"output":["a\u001bb"],"key":"` + "\u202e" + `"}`)
+	r := &mcp.CallToolResult{StructuredContent: raw, Content: []mcp.Content{&mcp.TextContent{Text: string(raw)}}}
+	escapeAnswer(r)
+	got := r.StructuredContent.(json.RawMessage)
+	if string(got) != `{"output":["a\\x1bb"],"key":"\\u202e"}` || r.Content[0].(*mcp.TextContent).Text != string(got) {
+		t.Errorf("structured %s, text %s", got, r.Content[0].(*mcp.TextContent).Text)
+	}
+	own := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "line one\nfile \x1b]0;x\x07\u2066"}}}
+	escapeAnswer(own)
+	if txt := own.Content[0].(*mcp.TextContent).Text; txt != `line one`+"\n"+`file \x1b]0;x\x07\u2066` {
+		t.Errorf("text %q", txt)
+	}
+	res := &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: "x", Text: "a\u200bb"}}}
+	escapeAnswer(res)
+	if res.Contents[0].Text != `a\u200bb` {
+		t.Errorf("resource text %q", res.Contents[0].Text)
+	}
+}
+
+func TestEscapeError(t *testing.T) {
+	base := errors.New("not an ELF binary: /tmp/\x1b[2Jx")
+	err := escapeError(base)
+	if err.Error() != `not an ELF binary: /tmp/\x1b[2Jx` || !errors.Is(err, base) {
+		t.Errorf("escapeError = %q", err)
+	}
+	we := escapeError(&jsonrpc.Error{Code: 1, Message: "bad \u202e"})
+	if got, ok := errors.AsType[*jsonrpc.Error](we); !ok || got.Message != `bad \u202e` || got.Code != 1 {
+		t.Errorf("jsonrpc error: %v", we)
+	}
+	if safe := errors.New("fine"); escapeError(safe) != safe {
+		t.Error("a safe error was rewrapped")
+	}
+	if !untrusted.IsSafe(err.Error()) {
+		t.Error("escaped error is not safe")
+	}
+}
+
+func TestEscapeEachKeepsTheCatalogs(t *testing.T) {
+	names := []string{"uprobe:/bin/x:ok", "uprobe:/bin/x:a\nb\x1b"}
+	got := escapeEach(names)
+	if got[0] != names[0] || got[1] != `uprobe:/bin/x:a\nb\x1b` || names[1] != "uprobe:/bin/x:a\nb\x1b" {
+		t.Errorf("escapeEach = %q, names now %q", got, names)
+	}
+	if safe := names[:1]; &escapeEach(safe)[0] != &safe[0] {
+		t.Error("safe names were copied")
+	}
+}
