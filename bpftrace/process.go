@@ -1,6 +1,7 @@
 package bpftrace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -140,19 +141,9 @@ func (p *Process) Interrupt() error { return signalGroup(p.Pid, unix.SIGINT) }
 // it runs), since a bpftrace that got it is tearing down probes or printing
 // maps instead. Through sudo, the bpftrace process is sudo's child.
 func (p *Process) Idle() bool {
-	pid := p.Pid
-	if p.sudo {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-		if err != nil {
-			return false
-		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return false
-		}
-		if pid, err = strconv.Atoi(f[0]); err != nil {
-			return false
-		}
+	pid, ok := p.bpftracePid()
+	if !ok {
+		return false
 	}
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil || len(tasks) == 0 {
@@ -165,6 +156,48 @@ func (p *Process) Idle() bool {
 		}
 	}
 	return true
+}
+
+// bpftracePid is the pid of bpftrace itself: through sudo, sudo's child.
+func (p *Process) bpftracePid() (int, bool) {
+	pid := p.Pid
+	if !p.sudo {
+		return pid, true
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0, false
+	}
+	pid, err = strconv.Atoi(f[0])
+	return pid, err == nil
+}
+
+// Suspended reports whether bpftrace is stopped by a signal (SIGSTOP,
+// SIGTSTP) or by a tracer: it then handles no SIGINT until it is
+// continued, and a stop can only kill it.
+func (p *Process) Suspended() bool {
+	pid, ok := p.bpftracePid()
+	if !ok {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which ends at the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 || i+2 >= len(b) {
+		return false
+	}
+	switch b[i+2] {
+	case 'T', 't':
+		return true
+	}
+	return false
 }
 
 // Kill sends SIGKILL to the process group. The maps are lost.

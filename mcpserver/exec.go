@@ -57,6 +57,7 @@ type stopOut struct {
 	Status       string  `json:"status"`
 	EndReason    string  `json:"end_reason,omitempty"`
 	AlreadyEnded bool    `json:"already_ended" jsonschema:"true when the run had already ended before this request"`
+	EndSkipped   bool    `json:"end_skipped,omitempty" jsonschema:"END probes did not run and the maps printed at the end were lost: bpftrace did not exit within its stop budget after SIGINT (it was suspended, e.g. by SIGSTOP, or stuck) and was killed; message says why"`
 	Message      string  `json:"message"`
 	LinesTotal   int64   `json:"lines_total"`
 	Duration     float64 `json:"duration"`
@@ -116,7 +117,8 @@ func (s *Server) addExecTools() {
 		Name:  "stop_execution",
 		Title: "Stop a run",
 		Description: "Stop a running execution the way Ctrl-C does: END probes run and the maps are printed and kept " +
-			"(status completed, end_reason stopped). Waits until it has ended. Stopping a run that has already ended just says so.",
+			"(status completed, end_reason stopped). Waits until it has ended. Stopping a run that has already ended just says so. " +
+			"One that cannot exit in time (suspended by SIGSTOP, say) is killed: end_skipped says END did not run.",
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: boolPtr(false), IdempotentHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.stopExecution)
 	addTool(s.mcp, &mcp.Tool{
@@ -268,9 +270,14 @@ func (s *Server) stopExecution(ctx context.Context, req *mcp.CallToolRequest, in
 		LinesTotal:   e.LinesTotal,
 		Duration:     seconds(runner.ExecutionDuration(e, time.Now())),
 	}
+	if ran, stopped := runner.EndRan(e); stopped && !ran {
+		out.EndSkipped = true
+	}
 	switch {
 	case res.AlreadyEnded:
 		out.Message = fmt.Sprintf("Execution %s had already ended (%s, %s); nothing to stop. Its output is still readable with get_result.", e.ID, e.Status, e.EndReason)
+	case out.EndSkipped:
+		out.Message = fmt.Sprintf("Stopped execution %s, but %s. Its output up to the stop (%d lines) is readable with get_result.", e.ID, strings.TrimSuffix(e.ErrorMessage, "."), e.LinesTotal)
 	default:
 		out.Message = fmt.Sprintf("Stopped execution %s: END ran and its maps are in the output (%d lines). Read them with get_result.", e.ID, e.LinesTotal)
 	}

@@ -3,6 +3,9 @@ package runner
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/store"
 )
 
 func TestCleanEscapesAndCuts(t *testing.T) {
@@ -33,5 +36,26 @@ func TestSplitterKeepsLinesApart(t *testing.T) {
 	s.flush()
 	if len(got) != 2 || got[0] != `one\rtwo\u2028three` || got[1] != `<<<end x>>>\x1b` {
 		t.Errorf("lines %q", got)
+	}
+}
+
+func TestEndRan(t *testing.T) {
+	now := time.Now()
+	code := func(c int) *int { return &c }
+	for _, tt := range []struct {
+		name         string
+		e            store.Execution
+		ran, stopped bool
+	}{
+		{"running", store.Execution{Status: StatusRunning, StopAt: &now}, false, false},
+		{"ended by itself", store.Execution{Status: StatusCompleted, ExitCode: code(0)}, false, false},
+		{"stopped, exited", store.Execution{Status: StatusCompleted, StopAt: &now, ExitCode: code(0)}, true, true},
+		{"stopped, exited with an error", store.Execution{Status: StatusCompleted, StopAt: &now, ExitCode: code(255)}, true, true},
+		{"stopped, killed", store.Execution{Status: StatusCompleted, StopAt: &now, ExitCode: code(128 + 9)}, false, true},
+		{"stopped while compiling", store.Execution{Status: StatusCompleted, StopAt: &now, ExitCode: code(128 + 2)}, false, true},
+	} {
+		if ran, stopped := EndRan(&tt.e); ran != tt.ran || stopped != tt.stopped {
+			t.Errorf("%s: EndRan = %v, %v; want %v, %v", tt.name, ran, stopped, tt.ran, tt.stopped)
+		}
 	}
 }

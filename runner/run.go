@@ -69,10 +69,13 @@ type run struct {
 	lost               int64
 	helperErr          int64
 	storeErr           error
-	exiting            bool            // bpftrace printed the blank lines that begin its exit
-	mapLast            bool            // the last thing bpftrace printed was a map
-	attachedAt, stopAt time.Time       // zero until they happen
-	messages           headtail.Buffer // plain-text lines bpftrace printed on stdout
+	exiting            bool      // bpftrace printed the blank lines that begin its exit
+	mapLast            bool      // the last thing bpftrace printed was a map
+	attachedAt, stopAt time.Time // zero until they happen
+	// suspended is set when bpftrace was killed after the grace period
+	// while stopped by a signal or a tracer (SIGSTOP): it could not run END.
+	suspended bool
+	messages  headtail.Buffer // plain-text lines bpftrace printed on stdout
 
 	sink sink
 }
@@ -372,7 +375,11 @@ func (r *run) interrupt(exited <-chan bpftrace.ExitStatus) (killed bool, st bpft
 				idleTicks = 0
 			}
 		case <-deadline.C:
-			r.m.log.Warn("bpftrace did not exit after SIGINT; killing it", "execution_id", r.id, "grace", grace)
+			suspended := r.proc.Suspended()
+			r.mu.Lock()
+			r.suspended = suspended
+			r.mu.Unlock()
+			r.m.log.Warn("bpftrace did not exit after SIGINT; killing it", "execution_id", r.id, "grace", grace, "suspended", suspended)
 			_ = r.proc.Kill()
 			return true, <-exited
 		}
@@ -602,7 +609,13 @@ func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus,
 		status, endReason, msg = StatusFailed, EndError, "waiting for bpftrace failed: "+waitErr.Error()
 	case reason != "":
 		if killed {
-			msg = fmt.Sprintf("bpftrace did not exit within %s of SIGINT and was killed; END did not run and the maps were lost", r.grace())
+			why := "did not exit"
+			r.mu.Lock()
+			if r.suspended {
+				why = "was suspended (SIGSTOP, or stopped by a debugger) and did not exit"
+			}
+			r.mu.Unlock()
+			msg = fmt.Sprintf("END did not run: bpftrace %s within %s of SIGINT (its stop budget) and was killed; the maps it would have printed at the end were lost", why, r.grace())
 		} else if st.Code != 0 || st.Signaled() {
 			// Stopped, but bpftrace reported a failure on the way out (an
 			// attach error that raced the stop, for example).

@@ -31,17 +31,21 @@ type Result struct {
 	// attach), TracedSeconds (from attach to the stop or the end: what the
 	// timeout counts), and the teardown after a stop (END, detaching, the
 	// map dump). The two parts are left out of an answer that has no room.
-	Duration       float64  `json:"duration" jsonschema:"seconds since start"`
-	AttachSeconds  *float64 `json:"attach_seconds,omitempty"`
-	TracedSeconds  float64  `json:"traced_seconds,omitempty"`
-	ErrorMessage   string   `json:"error_message,omitempty"`
-	ProbesAttached *int     `json:"probes_attached,omitempty" jsonschema:"probes bpftrace attached"`
-	LostEvents     int64    `json:"lost_events,omitempty" jsonschema:"events the kernel dropped because output could not keep up; prefer aggregations"`
-	HelperErrors   int64    `json:"helper_errors,omitempty" jsonschema:"BPF helper calls that failed; usually a full map (raise its size, use an LRU map, or clear it)"`
-	LinesDropped   int64    `json:"lines_dropped,omitempty" jsonschema:"lines not stored because the output limit was reached"`
-	ExitCode       *int     `json:"exit_code,omitempty"`
-	StartedAt      string   `json:"started_at"`
-	EndedAt        string   `json:"ended_at,omitempty"`
+	Duration      float64  `json:"duration" jsonschema:"seconds since start"`
+	AttachSeconds *float64 `json:"attach_seconds,omitempty"`
+	TracedSeconds float64  `json:"traced_seconds,omitempty"`
+	ErrorMessage  string   `json:"error_message,omitempty"`
+	// EndSkipped is set when the run was stopped (its timeout or
+	// stop_execution) but bpftrace was killed instead of exiting: see
+	// [runner.EndRan].
+	EndSkipped     bool   `json:"end_skipped,omitempty" jsonschema:"END probes did not run and the maps printed at the end were lost: after SIGINT bpftrace did not exit within its stop budget (it was suspended, e.g. by SIGSTOP, or stuck) and was killed; error_message says why"`
+	ProbesAttached *int   `json:"probes_attached,omitempty" jsonschema:"probes bpftrace attached"`
+	LostEvents     int64  `json:"lost_events,omitempty" jsonschema:"events the kernel dropped because output could not keep up; prefer aggregations"`
+	HelperErrors   int64  `json:"helper_errors,omitempty" jsonschema:"BPF helper calls that failed; usually a full map (raise its size, use an LRU map, or clear it)"`
+	LinesDropped   int64  `json:"lines_dropped,omitempty" jsonschema:"lines not stored because the output limit was reached"`
+	ExitCode       *int   `json:"exit_code,omitempty"`
+	StartedAt      string `json:"started_at"`
+	EndedAt        string `json:"ended_at,omitempty"`
 	// Ending is set while END runs and the maps are being printed: the
 	// lines and maps so far are incomplete.
 	Ending bool       `json:"ending,omitempty" jsonschema:"the program is ending and its maps are being printed; read again to see them complete"`
@@ -197,6 +201,9 @@ func (s *Service) result(page *runner.Page) *Result {
 	}
 	if e.EndedAt != nil {
 		out.EndedAt = e.EndedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if ran, stopped := runner.EndRan(e); stopped && !ran {
+		out.EndSkipped = true
 	}
 	times := runner.ExecutionTimes(e, time.Now())
 	out.Duration, out.TracedSeconds = seconds(times.Total), seconds(times.Traced)
