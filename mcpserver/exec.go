@@ -57,7 +57,7 @@ type stopOut struct {
 	Status       string  `json:"status"`
 	EndReason    string  `json:"end_reason,omitempty"`
 	AlreadyEnded bool    `json:"already_ended" jsonschema:"true when the run had already ended before this request"`
-	EndSkipped   bool    `json:"end_skipped,omitempty" jsonschema:"END probes did not run and the maps printed at the end were lost: bpftrace did not exit within its stop budget after SIGINT (it was suspended, e.g. by SIGSTOP, or stuck) and was killed; message says why"`
+	EndSkipped   bool    `json:"end_skipped,omitempty" jsonschema:"END did not run: bpftrace was killed after its stop budget (see message)"`
 	Message      string  `json:"message"`
 	LinesTotal   int64   `json:"lines_total"`
 	Duration     float64 `json:"duration"`
@@ -117,8 +117,7 @@ func (s *Server) addExecTools() {
 		Name:  "stop_execution",
 		Title: "Stop a run",
 		Description: "Stop a running execution the way Ctrl-C does: END probes run and the maps are printed and kept " +
-			"(status completed, end_reason stopped). Waits until it has ended. Stopping a run that has already ended just says so. " +
-			"One that cannot exit in time (suspended by SIGSTOP, say) is killed: end_skipped says END did not run.",
+			"(status completed, end_reason stopped). Waits until it has ended. Stopping a run that has already ended just says so.",
 		Annotations: &mcp.ToolAnnotations{DestructiveHint: boolPtr(false), IdempotentHint: true, OpenWorldHint: boolPtr(false)},
 	}, s.stopExecution)
 	addTool(s.mcp, &mcp.Tool{

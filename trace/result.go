@@ -38,7 +38,7 @@ type Result struct {
 	// EndSkipped is set when the run was stopped (its timeout or
 	// stop_execution) but bpftrace was killed instead of exiting: see
 	// [runner.EndRan].
-	EndSkipped     bool   `json:"end_skipped,omitempty" jsonschema:"END probes did not run and the maps printed at the end were lost: after SIGINT bpftrace did not exit within its stop budget (it was suspended, e.g. by SIGSTOP, or stuck) and was killed; error_message says why"`
+	EndSkipped     bool   `json:"end_skipped,omitempty" jsonschema:"END did not run: bpftrace was killed after its stop budget (see error_message)"`
 	ProbesAttached *int   `json:"probes_attached,omitempty" jsonschema:"probes bpftrace attached"`
 	LostEvents     int64  `json:"lost_events,omitempty" jsonschema:"events the kernel dropped because output could not keep up; prefer aggregations"`
 	HelperErrors   int64  `json:"helper_errors,omitempty" jsonschema:"BPF helper calls that failed; usually a full map (raise its size, use an LRU map, or clear it)"`
