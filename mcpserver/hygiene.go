@@ -39,9 +39,18 @@ func escapeAnswer(res mcp.Result) {
 		}
 	case *mcp.ReadResourceResult:
 		for _, c := range r.Contents {
-			if c != nil {
-				c.Text = untrusted.Text(c.Text)
+			if c == nil {
+				continue
 			}
+			if c.MIMEType == "application/json" {
+				// Escapes written into JSON text as they are would read
+				// back as the characters (\u202e is JSON's own escape):
+				// escape the strings the JSON holds instead.
+				if clean, changed := escapeJSONStrings([]byte(c.Text)); changed {
+					c.Text = string(clean)
+				}
+			}
+			c.Text = untrusted.Text(c.Text)
 		}
 	}
 }

@@ -50,10 +50,18 @@ func TestEscapeAnswer(t *testing.T) {
 	if txt := own.Content[0].(*mcp.TextContent).Text; txt != `line one`+"\n"+`file \x1b]0;x\x07\u2066` {
 		t.Errorf("text %q", txt)
 	}
-	res := &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: "x", Text: "a\u200bb"}}}
+	res := &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{
+		{URI: "x", Text: "a\u200bb"},
+		{URI: "y", MIMEType: "application/json", Text: `{"output":["` + "\u202e" + `x\u001b"]}`},
+	}}
 	escapeAnswer(res)
 	if res.Contents[0].Text != `a\u200bb` {
 		t.Errorf("resource text %q", res.Contents[0].Text)
+	}
+	// JSON reads back escaped, not as the characters.
+	var doc struct{ Output []string }
+	if err := json.Unmarshal([]byte(res.Contents[1].Text), &doc); err != nil || len(doc.Output) != 1 || doc.Output[0] != `\u202ex\x1b` {
+		t.Errorf("JSON resource %s reads back as %q (%v)", res.Contents[1].Text, doc.Output, err)
 	}
 }
 
