@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,31 +55,36 @@ func TestDifferentialLookAlikes(t *testing.T) {
 		t.Skipf("bpftrace %s: its AST is not read here, so the differential check is unavailable", bin.Version)
 	}
 	v := New(Options{Binary: bin})
-	ctx := context.Background()
-	compared := 0
-	for name, src := range differentialPrograms() {
-		for _, scope := range []*policy.Scope{nil, {Comm: "bash"}} {
-			r := v.Static(ctx, src, scope)
-			if !r.Valid() {
-				// $# passes the guard, and is then refused as a positional
-				// parameter; nothing else may be refused here.
-				if errs := r.Errors(); errs[0].Code != "unsupported" {
-					t.Fatalf("%s: %v", name, errs)
-				}
-				continue
+	var compared atomic.Int64
+	t.Run("programs", func(t *testing.T) {
+		for name, src := range differentialPrograms() {
+			for _, scope := range []*policy.Scope{nil, {Comm: "bash"}} {
+				t.Run(fmt.Sprintf("%s/target=%v", name, scope != nil), func(t *testing.T) {
+					t.Parallel()
+					ctx := t.Context()
+					r := v.Static(ctx, src, scope)
+					if !r.Valid() {
+						// $# passes the guard, and is then refused as a
+						// positional parameter; nothing else may be refused.
+						if errs := r.Errors(); errs[0].Code != "unsupported" {
+							t.Fatalf("%s: %v", name, errs)
+						}
+						return
+					}
+					ast, err := bin.DumpAST(ctx, r.Source, bpftrace.RunOptions{}, nil)
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					v.compareAST(r, ast, verdict.Key{})
+					for _, d := range r.Errors() {
+						t.Errorf("%s (target %v): %s", name, scope, d.Message)
+					}
+					compared.Add(1)
+				})
 			}
-			ast, err := bin.DumpAST(ctx, r.Source, bpftrace.RunOptions{}, nil)
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			v.compareAST(r, ast, verdict.Key{})
-			for _, d := range r.Errors() {
-				t.Errorf("%s (target %v): %s", name, scope, d.Message)
-			}
-			compared++
 		}
-	}
-	t.Logf("bpftrace %s: %d programs compared with bpftrace's AST", bin.Version, compared)
+	})
+	t.Logf("bpftrace %s: %d programs compared with bpftrace's AST", bin.Version, compared.Load())
 }
 
 // TestDifferentialOnce checks the cost side: validate then exec asks
