@@ -93,7 +93,7 @@ $(HELM):
 # 25 minutes on 2 cores) and fetches etcd from Debian 13; both are kept in
 # /var/cache/bpftrace-mcp/k8s. The tests start them on loopback, with real
 # agents tracing this host on 127.0.0.x addresses.
-test-k8s: build $(HELM) ## the fleet and the chart against a real kube-apiserver and etcd on loopback (built once, then cached)
+test-k8s: build $(HELM) interop-deps ## the fleet and the chart against a real kube-apiserver and etcd on loopback (built once, then cached)
 	@./scripts/setup.sh --test
 	@env=$$(./scripts/k8s-env.sh) || { echo "make test-k8s: cannot prepare kube-apiserver and etcd (the reason is above)" >&2; exit 1; }; \
 	export $$env HELM=$(HELM); \

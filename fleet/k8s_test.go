@@ -28,6 +28,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
@@ -93,6 +94,23 @@ func newCluster(t *testing.T) *cluster {
 // ServiceAccount bound to a read-only ClusterRole, and a real token.
 func (c *cluster) gatewayClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
+	cs, err := kubernetes.NewForConfig(c.gatewayConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The role is read-only: the gateway's token cannot change the cluster.
+	_, err = cs.CoreV1().Pods(ns).Create(context.Background(), &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x", Image: "x"}}}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("the gateway's service account could create a pod: %v", err)
+	}
+	return cs
+}
+
+// gatewayConfig is the client configuration of the gateway's
+// ServiceAccount, bound to the chart's read-only ClusterRole.
+func (c *cluster) gatewayConfig(t *testing.T) *rest.Config {
+	t.Helper()
 	ctx := context.Background()
 	rbac := c.cp.Client.RbacV1()
 	if _, err := rbac.ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
@@ -108,17 +126,7 @@ func (c *cluster) gatewayClient(t *testing.T) kubernetes.Interface {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := kubernetes.NewForConfig(c.cp.ServiceAccountConfig(t, ns, "gateway"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The role is read-only: the gateway's token cannot change the cluster.
-	_, err = cs.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "x"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "x", Image: "x"}}}}, metav1.CreateOptions{})
-	if !apierrors.IsForbidden(err) {
-		t.Fatalf("the gateway's service account could create a pod: %v", err)
-	}
-	return cs
+	return c.cp.ServiceAccountConfig(t, ns, "gateway")
 }
 
 // addNode registers a Node as a kubelet would, ready, with labels.

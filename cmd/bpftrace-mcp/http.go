@@ -52,6 +52,12 @@ func (h *httpFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.tlsKey, "tls-key", "", "with --http: the private key (PEM) of --tls-cert")
 	fs.DurationVar(&h.sessionTimeout, "session-timeout", time.Hour, "with --http: close a client's session after this long without a request")
 	fs.Int64Var(&h.maxBody, "max-request-bytes", 1<<20, "with --http: largest request body accepted")
+}
+
+// registerAgent adds the flags of a host server that is a fleet's agent.
+// The gateway (bpftrace-mcp fleet) has a --fleet-secret of its own, from
+// which it derives every agent's token, and no node.
+func (h *httpFlags) registerAgent(fs *flag.FlagSet) {
 	fs.StringVar(&h.fleetSecret, "fleet-secret", "", "with --http and --node: file holding the fleet's secret; the fleet gateway is then accepted with this node's own token (an operator named "+fleetTokenName+")")
 	fs.StringVar(&h.node, "node", "", "with --fleet-secret: this node's name, as Kubernetes knows it")
 }

@@ -69,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.config, "config", "", "TOML configuration file: limits, retention and the policy (see deploy/bpftrace-mcp.toml); flags win over it")
 	fs.BoolVar(&c.readOnly, "read-only", false, "serve only the discovery tools (list_probes, describe_probe, list_helpers, validate_program, system_info): nothing runs")
 	c.http.register(fs)
+	c.http.registerAgent(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
