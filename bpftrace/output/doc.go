@@ -44,7 +44,9 @@
 //
 // Text stays 0.17's layout whatever the release: 0.23 and later print the
 // same content with other spacing, and 0.27 puts stats() in braces, a width-
-// one lhist bucket as [N], and orders entries by key.
+// one lhist bucket as [N], and orders the entries of a map neither by value
+// nor the same way from one run to the next (recorded: keys with a string
+// part); the decoder keeps the order of the JSON.
 //
 // Beyond what text mode shows, a decoded [Map] is typed for a reader that
 // is a program or a model: key parts that are numbers are numbers, stack

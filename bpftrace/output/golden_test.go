@@ -171,9 +171,9 @@ func checkKnown(t *testing.T, events []Event) {
 // as "[N]", other blank lines (0.24 and later print the two that begin the
 // exit-time dump in text mode only), a newline between ksym() and ntop()
 // entries, which 0.17 runs together, and the entries of a map in another
-// order (0.27 sorts them by key in text mode, and in JSON neither so nor by
-// value). So for them the content is compared: the same lines, each with
-// those differences written one way.
+// order (0.27 sorts them neither by value nor the same way from one run to
+// the next, in either mode). So for them the content is compared: the same
+// lines, each with those differences written one way.
 func textDiff(v version.Version, want, got string) string {
 	if !v.Within("0.17", "0.18") {
 		want, got = layoutFree(want), layoutFree(got)
