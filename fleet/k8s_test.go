@@ -512,4 +512,32 @@ func TestK8sFleet(t *testing.T) {
 			t.Error("the container's own opens were not traced")
 		}
 	})
+	t.Run("uprobe in a pod", func(t *testing.T) {
+		// The pod's container has a bash of its own (another file than
+		// the node's): a uprobe on /usr/bin/bash must attach to it,
+		// through the container's root, to see the container run.
+		ctr := testenv.StartContainer(t, policy.CgroupRoot(), "while :; do read -t 0.05 x; done")
+		c.addPod(t, "default", "shell", "node-1", "127.0.0.10", map[string]string{"app": "shell"}, []string{ctr.ID}, "")
+		st, e := run(t, g, ExecRequest{
+			Program: `uprobe:/usr/bin/bash:execute_command { @calls[pid] = count(); } interval:ms:1500 { exit(); }`,
+			Target:  &PodTarget{Pod: "default/shell"},
+		})
+		if len(st.Nodes) != 1 || st.Nodes[0].Node != "node-1" {
+			t.Fatalf("ran on %+v, want only node-1 where the pod runs", st.Nodes)
+		}
+		if e.Status != store.StatusCompleted {
+			t.Fatalf("status %s: %s", e.Status, e.ErrorMessage)
+		}
+		var merged []MergedMap
+		if err := json.Unmarshal([]byte(e.Maps), &merged); err != nil || len(merged) != 1 {
+			t.Fatalf("maps %s: %v", e.Maps, err)
+		}
+		var pids []any
+		for _, en := range merged[0].Entries {
+			pids = append(pids, en.Key[0])
+		}
+		if !slices.Equal(pids, []any{int64(ctr.PID)}) {
+			t.Errorf("the container's bash is pid %d; the uprobe saw %v", ctr.PID, pids)
+		}
+	})
 }
