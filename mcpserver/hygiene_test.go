@@ -93,3 +93,47 @@ func TestEscapeEachKeepsTheCatalogs(t *testing.T) {
 		t.Error("safe names were copied")
 	}
 }
+
+// FuzzEscapeJSONStrings: valid JSON stays valid JSON that decodes to the
+// same shape, with every string escaped (newlines kept), and escaping
+// again changes nothing.
+func FuzzEscapeJSONStrings(f *testing.F) {
+	for _, s := range []string{`{"a":"x\u001b"}`, `["\u202e",1,{"k\r":null}]`, `"plain"`, "{\"a\":\"\u0085\"}", `{"a":"\\u202e"}`, `[]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !json.Valid([]byte(s)) {
+			return
+		}
+		out, _ := escapeJSONStrings([]byte(s))
+		if !json.Valid(out) {
+			t.Fatalf("escapeJSONStrings(%s) = %s: not JSON", s, out)
+		}
+		var v any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case string:
+				if untrusted.Text(v) != v {
+					t.Fatalf("escapeJSONStrings(%s) = %s keeps %q", s, out, v)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			case map[string]any:
+				for k, x := range v {
+					walk(k)
+					walk(x)
+				}
+			}
+		}
+		walk(v)
+		if again, changed := escapeJSONStrings(out); changed || string(again) != string(out) {
+			t.Fatalf("escaping %s again gave %s", out, again)
+		}
+	})
+}
