@@ -96,3 +96,20 @@ func TestFenceLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFitCountsTheFencedForm: lines whose fenced form is longer than
+// their JSON (every "<<<" gains three bytes) still fit the budget.
+func TestFitCountsTheFencedForm(t *testing.T) {
+	r := &Result{ExecutionID: "abc", Status: "completed", Output: []string{}}
+	for range 2000 {
+		r.Output = append(r.Output, strings.Repeat("<<<", 30))
+	}
+	r.LinesTotal, r.NextOffset, r.LinesReturned = 2000, 2000, 2000
+	for _, budget := range []int{1024, 8 << 10, 32 << 10} {
+		c := *r
+		c.fit(budget, 0)
+		if got := c.size(0); got > budget || (c.LinesReturned == 0 && budget >= 8<<10) {
+			t.Errorf("budget %d: answer of %d bytes, %d lines", budget, got, c.LinesReturned)
+		}
+	}
+}
