@@ -357,8 +357,8 @@ func TestStopAndHistory(t *testing.T) {
 	var a, b execOut
 	call(t, cs, "exec_program", map[string]any{"program": `BEGIN { exit(); }`}, &a)
 	waitDone(t, cs, a.ExecutionID)
+	// exec_program answers once bpftrace has attached: the run is running.
 	call(t, cs, "exec_program", map[string]any{"program": "interval:ms:50 { @n = count(); }\n// second line", "timeout": 60}, &b)
-	time.Sleep(800 * time.Millisecond)
 	var running listExecutionsOut
 	call(t, cs, "list_executions", map[string]any{"status": "running"}, &running)
 	if running.Count != 1 || running.Executions[0].ExecutionID != b.ExecutionID {
