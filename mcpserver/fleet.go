@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,7 +119,8 @@ type fleetExecOut struct {
 	Status      string             `json:"status" jsonschema:"success when at least one node started the program"`
 	ExecutionID string             `json:"execution_id,omitempty"`
 	Message     string             `json:"message"`
-	Nodes       []fleet.NodeStatus `json:"nodes,omitempty"`
+	Nodes       []fleet.NodeStatus `json:"nodes,omitempty" jsonschema:"where it started, or failed to; in a large fleet the nodes that failed first, then as many others as fit (node_counts has them all)"`
+	NodeCounts  map[string]int     `json:"node_counts,omitempty" jsonschema:"how many nodes are in each status, when nodes lists only some"`
 	Missing     []string           `json:"missing,omitempty" jsonschema:"selected nodes with no ready agent"`
 	Result      *fleetResultOut    `json:"result,omitempty"`
 }
@@ -134,13 +136,17 @@ func (h *fleetHandlers) exec(ctx context.Context, req *mcp.CallToolRequest, in f
 			started++
 		}
 	}
-	out := fleetExecOut{Status: "success", ExecutionID: st.ExecutionID, Nodes: st.Nodes, Missing: st.Missing,
+	out := fleetExecOut{Status: "success", ExecutionID: st.ExecutionID, Missing: st.Missing,
 		Message: fmt.Sprintf("Started fleet execution %s on %d of %d nodes. Read the merged result with get_result.", st.ExecutionID, started, len(st.Nodes))}
+	// The data goes twice into the answer (see read): a quarter of the
+	// budget's data half for the node list.
+	out.Nodes, out.NodeCounts = fitNodes(st.Nodes, h.o.MaxBytes/8)
 	if in.Wait {
 		wctx, cancel := context.WithTimeout(ctx, h.o.MaxWait)
 		defer cancel()
 		_ = h.g.Wait(wctx, st.ExecutionID)
-		r, err := h.read(ctx, fleetResultIn{ExecutionID: st.ExecutionID})
+		// The result shares the answer with what is above.
+		r, err := h.read(ctx, fleetResultIn{ExecutionID: st.ExecutionID, MaxBytes: max(h.o.MaxBytes-answerLen(&out), minFleetAnswer)})
 		if err != nil {
 			return nil, fleetExecOut{}, err
 		}
@@ -163,7 +169,8 @@ type fleetResultOut struct {
 	Status        string                       `json:"status" jsonschema:"running, completed or failed; completed with failed nodes is a partial result"`
 	EndReason     string                       `json:"end_reason,omitempty"`
 	ErrorMessage  string                       `json:"error_message,omitempty"`
-	Nodes         []fleet.NodeStatus           `json:"nodes"`
+	Nodes         []fleet.NodeStatus           `json:"nodes" jsonschema:"each node's status; in a large fleet the nodes that did not complete first, then as many others as fit (node_counts has them all)"`
+	NodeCounts    map[string]int               `json:"node_counts,omitempty" jsonschema:"how many nodes are in each status, when nodes lists only some"`
 	LinesTotal    int64                        `json:"lines_total"`
 	LinesReturned int                          `json:"lines_returned"`
 	Output        []string                     `json:"output" jsonschema:"lines tagged [node], in the order they arrived"`
@@ -219,7 +226,7 @@ func (h *fleetHandlers) read(ctx context.Context, in fleetResultIn) (*fleetResul
 // answerLen is the size of an answer carrying out as the client receives
 // it: the structured content, its text rendering as a JSON string, and the
 // frame around them.
-func answerLen(out *fleetResultOut) int {
+func answerLen(out any) int {
 	b, err := json.Marshal(out)
 	if err != nil {
 		return 0
@@ -238,7 +245,8 @@ func (h *fleetHandlers) fill(ctx context.Context, e *store.Execution, in fleetRe
 	if err != nil {
 		return nil, err
 	}
-	out := &fleetResultOut{ExecutionID: e.ID, Status: e.Status, EndReason: e.EndReason, ErrorMessage: untrusted.Text(e.ErrorMessage), Nodes: nodes, LinesTotal: e.LinesTotal}
+	out := &fleetResultOut{ExecutionID: e.ID, Status: e.Status, EndReason: e.EndReason, ErrorMessage: untrusted.Text(e.ErrorMessage), LinesTotal: e.LinesTotal}
+	out.Nodes, out.NodeCounts = fitNodes(nodes, budget/4)
 	budget = max(budget-jsonLen(out), 0)
 	// Maps first: they are the answer a fleet question is usually after.
 	var maps []fleet.MergedMap
@@ -294,6 +302,43 @@ func (h *fleetHandlers) fill(ctx context.Context, e *store.Execution, in fleetRe
 		}
 	}
 	return out, nil
+}
+
+// minFleetAnswer is the least budget a fleet answer's result is read with.
+const minFleetAnswer = 4 << 10
+
+// fitNodes keeps the node statuses that fit in share bytes of JSON, the
+// nodes that did not complete first (they are what a partial result is
+// about), each group by name. When some are left out it also returns how
+// many nodes are in each status; when all fit, counts is nil.
+func fitNodes(nodes []fleet.NodeStatus, share int) (kept []fleet.NodeStatus, counts map[string]int) {
+	if jsonLen(nodes) <= share {
+		return nodes, nil
+	}
+	counts = map[string]int{}
+	for _, n := range nodes {
+		counts[n.Status]++
+	}
+	ordered := slices.Clone(nodes)
+	slices.SortStableFunc(ordered, func(a, b fleet.NodeStatus) int {
+		ac, bc := a.Status == store.StatusCompleted, b.Status == store.StatusCompleted
+		switch {
+		case ac == bc:
+			return strings.Compare(a.Node, b.Node)
+		case bc:
+			return -1
+		}
+		return 1
+	})
+	used := jsonLen(counts) + len(`,"node_counts":`)
+	kept = []fleet.NodeStatus{}
+	for _, n := range ordered {
+		if used += jsonLen(n) + 1; used > share {
+			break
+		}
+		kept = append(kept, n)
+	}
+	return kept, counts
 }
 
 // fleetEnvelope is what a fleet answer holds besides its lines, map
