@@ -92,19 +92,49 @@ type fleetHandlers struct {
 }
 
 type fleetNodesOut struct {
-	Nodes []fleet.Agent `json:"nodes"`
+	Nodes []fleet.Agent `json:"nodes" jsonschema:"the nodes; in a large fleet those whose agent is not ready first, then as many ready ones as fit"`
 	Ready int           `json:"ready" jsonschema:"agents a program can run on now"`
+	Total int           `json:"total" jsonschema:"nodes with an agent, listed or not"`
 }
 
 func (h *fleetHandlers) listNodes(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, fleetNodesOut, error) {
 	as := h.g.Agents()
-	out := fleetNodesOut{Nodes: as}
+	out := fleetNodesOut{Total: len(as)}
 	for _, a := range as {
 		if a.Ready && a.NodeReady {
 			out.Ready++
 		}
 	}
+	// The data goes twice into the answer (see read).
+	out.Nodes = fitAgents(as, h.o.MaxBytes/2-ceilingEnvelope-fleetEnvelope)
 	return nil, out, nil
+}
+
+// fitAgents keeps the agents that fit in share bytes of JSON: those not
+// ready first (what an operator needs to see), each group by node name.
+func fitAgents(as []fleet.Agent, share int) []fleet.Agent {
+	if jsonLen(as) <= share {
+		return as
+	}
+	ready := func(a fleet.Agent) bool { return a.Ready && a.NodeReady }
+	ordered := slices.Clone(as)
+	slices.SortStableFunc(ordered, func(a, b fleet.Agent) int {
+		switch ra, rb := ready(a), ready(b); {
+		case ra == rb:
+			return strings.Compare(a.Node, b.Node)
+		case rb:
+			return -1
+		}
+		return 1
+	})
+	kept, used := []fleet.Agent{}, 2
+	for _, a := range ordered {
+		if used += jsonLen(a) + 1; used > share {
+			break
+		}
+		kept = append(kept, a)
+	}
+	return kept
 }
 
 type fleetExecIn struct {

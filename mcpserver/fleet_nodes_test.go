@@ -41,3 +41,23 @@ func TestFitNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestFitAgents: list_nodes of a thousand nodes stays within its share,
+// the nodes whose agent is not ready first.
+func TestFitAgents(t *testing.T) {
+	var as []fleet.Agent
+	for i := range 1000 {
+		as = append(as, fleet.Agent{Node: fmt.Sprintf("node-%04d", i), Pod: fmt.Sprintf("bpftrace-mcp/agent-%04d", i), Ready: i != 500, NodeReady: i != 900})
+	}
+	if got := fitAgents(as[:5], 8<<10); len(got) != 5 {
+		t.Errorf("five agents: kept %d", len(got))
+	}
+	const share = 4 << 10
+	kept := fitAgents(as, share)
+	if n := jsonLen(kept); n > share {
+		t.Errorf("kept agents take %d bytes, over the %d share", n, share)
+	}
+	if len(kept) < 10 || kept[0].Node != "node-0500" || kept[1].Node != "node-0900" || kept[2].Node != "node-0000" {
+		t.Errorf("kept %d agents starting %+v; want the two not ready first, then by name", len(kept), kept[:min(3, len(kept))])
+	}
+}

@@ -72,6 +72,7 @@ try {
   const listed = await call(client, "list_nodes", {});
   assert.deepEqual(listed.nodes.filter((n) => n.ready && n.node_ready).map((n) => n.node).sort(), nodes);
   assert.equal(listed.ready, nodes.length);
+  assert.equal(listed.total, nodes.length);
   pass(`list_nodes: ${nodes.join(", ")} ready`);
 
   // 3. A trace on every node, merged: counts and sums added, histogram
