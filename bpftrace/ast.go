@@ -18,6 +18,13 @@ import (
 // shows the program bpftrace will run rather than the text it was given.
 type AST struct {
 	Probes []ASTProbe
+	// MacroPass is set on an AST read from bpftrace 0.27 and later (see
+	// [Binary.HasMacroPassAST]): it then has no Probes, and MacroChanges
+	// says what bpftrace's C macro pass changed in the program.
+	MacroPass bool
+	// MacroChanges are the lines of the program, as bpftrace prints it,
+	// that its C macro pass changed: `"Y;" became "printf(\"x\\n\");"`.
+	MacroChanges []string
 }
 
 // ASTProbe is one probe of an [AST].
@@ -50,18 +57,32 @@ func (b *Binary) PrintsParserAST() bool { return !b.Version.Has(version.DryRun) 
 // --emit-elf /dev/null attaches and runs the program.)
 func (b *Binary) HasParserAST() bool { return !b.Version.Has(version.Macros) }
 
-// ASTArgs is the argv that makes bpftrace print its parser AST without
-// loading anything: -d before 0.22 (parse, analyse, generate code, print);
-// from 0.22, -d takes a stage, and --emit-elf to /dev/null stops it before
-// anything is loaded. Nil when [Binary.HasParserAST] is false.
+// HasMacroPassAST reports whether [Binary.DumpAST] reads, instead of a
+// parser AST, what bpftrace's own C macro pass changed: -d ast --mode
+// codegen prints the program after each compiler pass, on stderr, and
+// loads, attaches and runs nothing (checked on 0.27.1, where BEGIN did not
+// run and bpftrace made no bpf() call but reading BTF).
+func (b *Binary) HasMacroPassAST() bool {
+	return !b.HasParserAST() && b.Version.Has(version.CodegenMode)
+}
+
+// ASTArgs is the argv that makes bpftrace print its AST without loading
+// anything: -d before 0.22 (parse, analyse, generate code, print); from
+// 0.22, -d takes a stage, and --emit-elf to /dev/null stops it before
+// anything is loaded; with [Binary.HasMacroPassAST], --mode codegen does.
+// Nil when neither [Binary.HasParserAST] nor HasMacroPassAST.
 func (b *Binary) ASTArgs(program string, o RunOptions) []string {
+	var args []string
 	switch {
+	case b.HasMacroPassAST():
+		args = []string{"-d", "ast", "--mode", "codegen"}
 	case !b.HasParserAST():
 		return nil
 	case b.PrintsParserAST():
 		return b.CheckArgs(program, o)
+	default:
+		args = []string{"-d", "ast", "--emit-elf", "/dev/null"}
 	}
-	args := []string{"-d", "ast", "--emit-elf", "/dev/null"}
 	if o.Unsafe {
 		args = append(args, "--unsafe")
 	}
@@ -76,9 +97,16 @@ const parserASTHeader = "AST after: parser"
 // AST is larger yields none, and the checks that need it refuse it.
 const maxASTBytes = 4 << 20
 
-// astBuffer keeps the parser section of -d's stdout and discards the rest
-// (the later passes and the LLVM IR, which can be megabytes).
+// macroPassHeader starts the section of -d ast's output (0.27) printed
+// after bpftrace's C macro pass, the one [ParseMacroPass] compares with the
+// section before it.
+const macroPassHeader = "AST after: CMacroExpansion"
+
+// astBuffer keeps -d's output up to the end of the section it waits for
+// (the parser's, or the C macro pass's) and discards the rest (the later
+// passes and the LLVM IR, which can be megabytes).
 type astBuffer struct {
+	head     string // the header of the section waited for
 	buf      bytes.Buffer
 	done     bool
 	overflow bool
@@ -87,7 +115,9 @@ type astBuffer struct {
 	onDone   func() // called once when the parser section is complete, or nil
 }
 
-func newASTBuffer(onDone func()) *astBuffer { return &astBuffer{header: -1, onDone: onDone} }
+func newASTBuffer(head string, onDone func()) *astBuffer {
+	return &astBuffer{head: head, header: -1, onDone: onDone}
+}
 
 func (a *astBuffer) Write(p []byte) (int, error) {
 	if a.done {
@@ -100,17 +130,17 @@ func (a *astBuffer) Write(p []byte) (int, error) {
 	a.buf.Write(p)
 	b := a.buf.Bytes()
 	// Search only the new bytes (and a marker's length before them).
-	from := max(a.scanned-len(parserASTHeader), 0)
+	from := max(a.scanned-len(a.head), 0)
 	a.scanned = len(b)
 	if a.header < 0 {
-		i := bytes.Index(b[from:], []byte(parserASTHeader))
+		i := bytes.Index(b[from:], []byte(a.head))
 		if i < 0 {
 			return len(p), nil
 		}
 		a.header = from + i
-		from = a.header + len(parserASTHeader)
+		from = a.header + len(a.head)
 	}
-	from = max(from, a.header+len(parserASTHeader))
+	from = max(from, a.header+len(a.head))
 	if bytes.Contains(b[from:], []byte("\nAST after: ")) {
 		a.done = true // the parser section is complete
 		if a.onDone != nil {
@@ -124,7 +154,65 @@ func (a *astBuffer) ast() (*AST, error) {
 	if a.overflow {
 		return nil, fmt.Errorf("%w: it is larger than %d bytes", ErrNoAST, maxASTBytes)
 	}
+	if a.head == macroPassHeader {
+		return ParseMacroPass(a.buf.String())
+	}
 	return ParseAST(a.buf.String())
+}
+
+// ParseMacroPass reads the output of [Binary.ASTArgs] on a bpftrace with
+// [Binary.HasMacroPassAST]: the program as printed after the C macro pass
+// and after the pass before it, compared line by line. A C macro that
+// bpftrace expands shows as a changed line; a program the pass could not
+// handle (an expansion that does not parse) has no such section and yields
+// [ErrNoAST].
+func ParseMacroPass(out string) (*AST, error) {
+	i := strings.Index(out, "\n"+macroPassHeader+"\n")
+	if i < 0 {
+		return nil, fmt.Errorf("%w: no %q section", ErrNoAST, macroPassHeader)
+	}
+	after := out[i+1+len(macroPassHeader)+1:]
+	if j := strings.Index(after, "\nAST after: "); j >= 0 {
+		after = after[:j]
+	}
+	k := strings.LastIndex(out[:i+1], "AST after: ")
+	if k < 0 {
+		return nil, fmt.Errorf("%w: no section before %q", ErrNoAST, macroPassHeader)
+	}
+	before := out[k:i]
+	before = before[strings.IndexByte(before, '\n')+1:] // the header line
+	a, b := passLines(before), passLines(after)
+	ast := &AST{MacroPass: true}
+	for n := range max(len(a), len(b)) {
+		var x, y string
+		if n < len(a) {
+			x = a[n]
+		}
+		if n < len(b) {
+			y = b[n]
+		}
+		if x != y {
+			ast.MacroChanges = append(ast.MacroChanges, fmt.Sprintf("%q became %q", x, y))
+		}
+		if len(ast.MacroChanges) == 5 {
+			break // enough to say what happened
+		}
+	}
+	return ast, nil
+}
+
+// passLines are the lines of one pass's section: without the dashes under
+// the header, blank lines and indentation.
+func passLines(sec string) []string {
+	var out []string
+	for _, l := range strings.Split(sec, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.Trim(l, "-") == "" {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // ParseAST reads the parser section of the output of [Binary.ASTArgs]
@@ -205,13 +293,24 @@ func ParseAST(out string) (*AST, error) {
 // for a program bpftrace could not parse (its diagnostics come from a full
 // check) and on versions whose AST is not read here ([Binary.HasParserAST]).
 func (b *Binary) DumpAST(ctx context.Context, program string, o RunOptions, env []string) (*AST, error) {
-	if !b.HasParserAST() {
-		return nil, fmt.Errorf("%w: bpftrace %s", ErrNoAST, b.Version)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := newASTBuffer(cancel)
-	_, err := b.runBounded(ctx, "AST dump", b.ASTArgs(program, o), env, out, io.Discard)
+	var (
+		out            *astBuffer
+		stdout, stderr io.Writer = nil, io.Discard
+	)
+	switch {
+	case b.HasMacroPassAST():
+		// 0.27 prints its passes on stderr.
+		out = newASTBuffer(macroPassHeader, cancel)
+		stdout, stderr = io.Discard, out
+	case b.HasParserAST():
+		out = newASTBuffer(parserASTHeader, cancel)
+		stdout = out
+	default:
+		return nil, fmt.Errorf("%w: bpftrace %s", ErrNoAST, b.Version)
+	}
+	_, err := b.runBounded(ctx, "AST dump", b.ASTArgs(program, o), env, stdout, stderr)
 	if out.done && !out.overflow {
 		return out.ast()
 	}

@@ -2,7 +2,10 @@ package bpftrace
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,7 +70,7 @@ func TestASTBufferChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := 0
-	buf := newASTBuffer(func() { done++ })
+	buf := newASTBuffer(parserASTHeader, func() { done++ })
 	for i := 0; i < len(b); i += 7 {
 		buf.Write(b[i:min(i+7, len(b))])
 	}
@@ -120,4 +123,61 @@ func TestDumpASTReal(t *testing.T) {
 		t.Errorf("DumpAST (-want +got):\n%s", d)
 	}
 	t.Logf("bpftrace %s: full check %v, AST dump %v", bin.Version, tookFull, tookDump)
+}
+
+// TestParseMacroPass reads what 0.27.1 printed (-d ast --mode codegen):
+// a C macro shows as a changed line, a program with # only in a string
+// and a comment shows none, and a macro whose expansion bpftrace refuses
+// leaves no section to read.
+func TestParseMacroPass(t *testing.T) {
+	for _, tt := range []struct {
+		file    string
+		changes []string
+		err     error
+	}{
+		{"macro-0.27.txt", []string{`"Y;" became "printf(\"x\\n\");"`}, nil},
+		{"hash-0.27.txt", nil, nil},
+		{"broken-0.27.txt", nil, ErrNoAST},
+	} {
+		b, err := os.ReadFile("testdata/ast/" + tt.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast, err := ParseMacroPass(string(b))
+		if !errors.Is(err, tt.err) {
+			t.Errorf("%s: err = %v, want %v", tt.file, err, tt.err)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if !ast.MacroPass || len(ast.Probes) != 0 || !slices.Equal(ast.MacroChanges, tt.changes) {
+			t.Errorf("%s: %+v, want changes %q", tt.file, ast, tt.changes)
+		}
+	}
+}
+
+// TestDumpASTRunsNothing: on a bpftrace whose AST is read with --mode
+// codegen, a program whose BEGIN would create a file (unsafe system())
+// yields its AST and creates nothing.
+func TestDumpASTRunsNothing(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	bin, err := Find(context.Background(), os.Getenv("BPFTRACE_MCP_TEST_BPFTRACE"))
+	if err != nil {
+		t.Skipf("needs bpftrace: %v", err)
+	}
+	if !bin.HasMacroPassAST() {
+		t.Skipf("bpftrace %s: its AST is not read with --mode codegen", bin.Version)
+	}
+	mark := filepath.Join(t.TempDir(), "ran")
+	prog := "#define Y printf(\"x\\n\")\nBEGIN { system(\"touch " + mark + "\"); Y; exit(); }\n"
+	ast, err := bin.DumpAST(context.Background(), prog, RunOptions{Unsafe: true}, nil)
+	if err != nil || !ast.MacroPass || len(ast.MacroChanges) != 1 {
+		t.Errorf("DumpAST = %+v, %v", ast, err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("BEGIN ran: the file exists")
+	}
 }

@@ -266,7 +266,7 @@ func (b *Binary) Check(ctx context.Context, program string, o RunOptions, env []
 	var ast *astBuffer
 	var stdout io.Writer = io.Discard
 	if b.PrintsParserAST() {
-		ast = newASTBuffer(nil)
+		ast = newASTBuffer(parserASTHeader, nil)
 		stdout = ast
 	}
 	st, err := b.runBounded(ctx, "compile check", b.CheckArgs(program, o), env, stdout, stderr)

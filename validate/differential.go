@@ -33,9 +33,13 @@ const (
 	// directive, so no macro can be defined for bpftrace to expand and
 	// there is nothing to compare.
 	DiffNoDirective = "no directive characters"
-	// DiffUnavailable: the AST of this bpftrace (0.24 and later) is not
+	// DiffUnavailable: the AST of this bpftrace (0.24 to 0.26) is not
 	// read here; the preprocessor guard alone stands.
 	DiffUnavailable = "unavailable"
+	// DiffMacroPass: bpftrace's own C macro pass changed nothing in the
+	// program (0.27 and later, where the probes and calls of its AST are
+	// not compared).
+	DiffMacroPass = "no C macro expanded"
 )
 
 // needsDifferential reports whether src holds anything that could put a
@@ -80,7 +84,7 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 		return nil
 	}
 	d, ok := v.o.Compiler.(ASTDumper)
-	if !ok || v.o.Binary == nil || !v.o.Binary.HasParserAST() {
+	if !ok || v.o.Binary == nil || !v.o.Binary.HasParserAST() && !v.o.Binary.HasMacroPassAST() {
 		r.Differential = DiffUnavailable
 		return nil
 	}
@@ -101,6 +105,18 @@ func (v *Validator) Differential(ctx context.Context, r *Result) error {
 // compareAST adds a diagnostic for each difference between ast and the Go
 // view of r.Source, and remembers an agreement under k.
 func (v *Validator) compareAST(r *Result, ast *bpftrace.AST, k verdict.Key) {
+	if ast.MacroPass {
+		// 0.27 and later: what bpftrace runs is what the server judged
+		// when its C macro pass changes nothing (its own macros are
+		// expanded before, in the Go view too).
+		if len(ast.MacroChanges) == 0 {
+			r.Differential = DiffMacroPass
+			v.agreed.Put(k, true)
+			return
+		}
+		r.add(differentialDiag(1, 1, "bpftrace's C macro pass rewrites it: "+strings.Join(ast.MacroChanges, "; ")))
+		return
+	}
 	prog := r.Program
 	if prog == nil || r.Source != r.parsed {
 		p, err := lang.Parse("stdin", r.Source)

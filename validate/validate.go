@@ -116,7 +116,7 @@ type Result struct {
 	// before a run starts, that they are still those files.
 	Binaries map[*lang.AttachPoint]policy.Binaries `json:"-"`
 	// Differential says how bpftrace's own parse of Source compared with
-	// the Go view (DiffMatched, DiffCached, DiffNoDirective, DiffUnavailable),
+	// the Go view (DiffMatched, DiffMacroPass, DiffCached, DiffNoDirective, DiffUnavailable),
 	// or "" when it was not compared; a difference is an error diagnostic.
 	Differential string `json:"-"`
 

@@ -70,6 +70,9 @@ const (
 	// CapabilityCheck: bpftrace checks for CAP_BPF, CAP_PERFMON and the
 	// others instead of requiring uid 0.
 	CapabilityCheck
+	// CodegenMode: --mode codegen compiles without loading anything; with
+	// -d ast it prints the program after each pass, on stderr.
+	CodegenMode
 
 	numFeatures
 )
@@ -173,6 +176,11 @@ var facts = [numFeatures]Fact{
 		Note: "a program may have more than one begin and end probe; they run in source order"},
 	CapabilityCheck: {Key: "capability_check", Kind: Runtime, Name: "the capability check", Since: minor(25),
 		Note: "bpftrace checks for CAP_BPF, CAP_PERFMON, CAP_DAC_READ_SEARCH and CAP_DAC_OVERRIDE instead of requiring uid 0"},
+	// Dated by the release it was checked on (0.27.1: no map created, no
+	// program loaded, nothing attached, BEGIN not run); older releases may
+	// have it too.
+	CodegenMode: {Key: "codegen_mode", Kind: CLI, Name: "--mode codegen", Since: minor(27),
+		Note: "--mode codegen generates the BPF code and stops before loading anything; with -d ast it prints the program after each compiler pass"},
 }
 
 // Lookup returns the row of f. It panics for a value that is not one of

@@ -72,6 +72,7 @@ func TestTable(t *testing.T) {
 		JSONRecords:       "0.24", // 0.24.0: null for unknown types, tseries, errorf, runtime_error
 		MultipleBeginEnd:  "0.25", // 0.25.0 Added: multiple begin & end probes
 		CapabilityCheck:   "0.25", // 0.25.0 Changed: root check replaced by capability check
+		CodegenMode:       "0.27", // checked on 0.27.1: -d ast --mode codegen loads nothing
 	}
 	facts := Facts()
 	if len(facts) != len(want) {
