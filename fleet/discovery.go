@@ -215,6 +215,9 @@ func placement(p *corev1.Pod) (*PodPlacement, error) {
 	}
 	pl := &PodPlacement{Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName}
 	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			continue // waiting or terminated: no cgroup to confine a run to
+		}
 		rt, id, ok := strings.Cut(cs.ContainerID, "://")
 		if !ok || id == "" {
 			continue

@@ -2,8 +2,12 @@ package fleet
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/bpftrace/output"
 )
@@ -75,5 +79,31 @@ func TestMergeNodes(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("merged maps lack %s:\n%s", want, s)
 		}
+	}
+}
+
+// TestPlacementRunningContainers: only running containers have a cgroup
+// a run can be confined to; a terminated sidecar or one waiting to start
+// is left out.
+func TestPlacementRunningContainers(t *testing.T) {
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-0"}, Spec: corev1.PodSpec{NodeName: "node-1"},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{
+			{Name: "web", ContainerID: "containerd://" + strings.Repeat("a", 64), State: running},
+			{Name: "done", ContainerID: "containerd://" + strings.Repeat("b", 64), State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}},
+			{Name: "waiting", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{}}},
+			{Name: "crio", ContainerID: "cri-o://" + strings.Repeat("c", 64), State: running},
+		}}}
+	pl, err := placement(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Container{{Name: "web", ID: strings.Repeat("a", 64), Runtime: "containerd"}, {Name: "crio", ID: strings.Repeat("c", 64), Runtime: "cri-o"}}
+	if pl.Node != "node-1" || !slices.Equal(pl.Containers, want) {
+		t.Errorf("placement %+v, want node-1 with %+v", pl, want)
+	}
+	p.Spec.NodeName = ""
+	if _, err := placement(p); err == nil {
+		t.Error("an unscheduled pod was placed")
 	}
 }

@@ -224,7 +224,8 @@ func (c *cluster) addPod(t *testing.T, namespace, name, node, ip string, labels 
 	pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
 	for i, id := range containerIDs {
 		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
-			Name: "c" + strconv.Itoa(i), ContainerID: "containerd://" + id, Ready: true, Image: "x", ImageID: "x"})
+			Name: "c" + strconv.Itoa(i), ContainerID: "containerd://" + id, Ready: true, Image: "x", ImageID: "x",
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}})
 	}
 	if _, err := c.cp.Client.CoreV1().Pods(namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)

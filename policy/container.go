@@ -111,15 +111,21 @@ var ErrNotInContainer = errors.New("not found in the target's containers")
 // process, the path of its root filesystem as this host sees it:
 // /proc/PID/root of a process in the container's cgroup. A container's
 // processes share its mount namespace and root, so any one of them will
-// do. It returns nil for a scope without containers.
+// do. A container with no process (one that is restarting) runs no binary
+// and is left out; it is an error when none has one.
 func (s Scope) ContainerRoots() ([]string, error) {
 	var roots []string
+	var errs []error
 	for i, cg := range s.cgroups {
 		pid, err := firstProcess(cg)
 		if err != nil {
-			return nil, fmt.Errorf("container %s: %w", s.Containers[i], err)
+			errs = append(errs, fmt.Errorf("container %s: %w", s.Containers[i], err))
+			continue
 		}
 		roots = append(roots, "/proc/"+strconv.Itoa(pid)+"/root")
+	}
+	if len(roots) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return roots, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -162,6 +163,40 @@ func TestInContainers(t *testing.T) {
 				t.Fatal(err)
 			case got != tc.want:
 				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestContainerRoots(t *testing.T) {
+	dir := t.TempDir()
+	procs := func(name, text string) string {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	self := strconv.Itoa(os.Getpid())
+	running, empty, gone := procs("running", "999999999\n"+self+"\n"), procs("empty", ""), procs("gone", "999999999\n")
+	for _, tc := range []struct {
+		name    string
+		cgroups []string
+		want    []string
+		err     error
+	}{
+		{"the first process whose root can be read", []string{running}, []string{"/proc/" + self + "/root"}, nil},
+		{"a container without a process is left out", []string{empty, running, gone}, []string{"/proc/" + self + "/root"}, nil},
+		{"none has a process", []string{empty, gone}, nil, ErrContainerNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Scope{Containers: make([]string, len(tc.cgroups)), cgroups: tc.cgroups}
+			got, err := s.ContainerRoots()
+			if !errors.Is(err, tc.err) || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("roots %v, error %v; want %v, %v", got, err, tc.want, tc.err)
 			}
 		})
 	}
