@@ -105,7 +105,7 @@ func (s *Server) describeProbe(ctx context.Context, _ *mcp.CallToolRequest, in d
 		if errors.Is(err, catalog.ErrNotFound) {
 			msg := fmt.Sprintf("no probe %q on this host", in.Probe)
 			if near := s.o.Catalog.Nearest(ctx, in.Probe, 5); len(near) > 0 {
-				msg += "; did you mean " + strings.Join(near, ", ") + "?"
+				msg += "; did you mean " + strings.Join(escapeEach(near), ", ") + "?"
 			} else {
 				msg += "; find it with list_probes"
 			}
