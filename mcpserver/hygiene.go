@@ -79,9 +79,10 @@ func (e *escapedError) Unwrap() error { return e.err }
 
 // escapeJSONStrings returns JSON text whose strings are escaped as
 // [untrusted.Text] does, and whether anything changed. Only the strings
-// that could hold an unsafe character (a \u, \r, \b or \f escape, or a
-// byte outside ASCII) are decoded; the rest is copied as it is, so that the
-// order and spelling of the JSON are kept.
+// that could hold an unsafe character (a \u, \r, \b or \f escape, a DEL,
+// which JSON and encoding/json let stand unescaped, or a byte outside
+// ASCII) are decoded; the rest is copied as it is, so that the order and
+// spelling of the JSON are kept.
 func escapeJSONStrings(raw []byte) ([]byte, bool) {
 	var out []byte // nil until something changes
 	last := 0
@@ -100,7 +101,7 @@ func escapeJSONStrings(raw []byte) ([]byte, bool) {
 						suspect = true
 					}
 				}
-			case c < 0x20 || c >= 0x80:
+			case c < 0x20 || c >= 0x7f:
 				suspect = true
 			}
 		}

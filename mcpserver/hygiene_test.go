@@ -23,6 +23,8 @@ func TestEscapeJSONStrings(t *testing.T) {
 		{`{"a":"caf` + "\u00e9" + `"}`, `{"a":"caf` + "\u00e9" + `"}`, false},
 		{`{"a":"\ufffd"}`, `{"a":"\ufffd"}`, false},
 		{`"unterminated \u001b`, `"unterminated \u001b`, false},
+		// JSON lets DEL stand as it is, and encoding/json writes it so.
+		{"{\"a\":\"x\x7fy\",\"b\":\"\x7f\"}", `{"a":"x\\x7fy","b":"\\x7f"}`, true},
 	} {
 		got, changed := escapeJSONStrings([]byte(tt.in))
 		if string(got) != tt.want || changed != tt.changed {
