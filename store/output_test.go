@@ -266,8 +266,11 @@ func sampleLine(i int) string {
 	return fmt.Sprintf("%10d pid=%-7d comm=%-16s read fd=%-4d ret=%d", i, 1000+i%5000, "postgres", i%64, i%4096)
 }
 
-// TestReadOutputLatency checks the promise that a 1000-line page out of a
-// 1,000,000-line execution comes back in well under 10 ms (median).
+// TestReadOutputLatency reads 1000-line pages at random offsets out of a
+// 1,000,000-line execution and checks each holds exactly its lines. It
+// logs the latency; the promise of a page in under 10 ms (median) is held
+// by `make bench` (TestBenchMemoryAndPage), not here, where a loaded CI
+// machine would make a time limit flaky.
 func TestReadOutputLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short: stores 1,000,000 lines")
@@ -293,7 +296,4 @@ func TestReadOutputLatency(t *testing.T) {
 	slices.Sort(times)
 	median := times[len(times)/2]
 	t.Logf("1000-line page of %d lines: median %v, max %v", total, median, times[len(times)-1])
-	if median > 10*time.Millisecond {
-		t.Errorf("median ReadOutput latency %v, want under 10ms", median)
-	}
 }
