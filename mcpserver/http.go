@@ -101,6 +101,11 @@ func (s *Server) HTTPHandler(o HTTPOptions) (http.Handler, error) {
 	if !o.Stateless {
 		h = newSessionLimiter(s.mcp, o.MaxSessionsPerToken, o.MaxSessions, s.log).wrap(h)
 	}
+	if len(o.Tokens) > 1 && s.o.LogBridge != nil {
+		// Every session hears the log: with several tokens, it must not
+		// tell one client about another's executions.
+		s.o.LogBridge.keepClientsApart()
+	}
 	if len(o.Tokens) > 0 {
 		h = requireToken(tokenSet(o.Tokens), s.log)(h)
 	}

@@ -3,6 +3,7 @@ package mcpserver
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -19,7 +20,15 @@ type LogBridge struct {
 	srv   *atomic.Pointer[mcp.Server]
 	attrs []slog.Attr
 	q     *logQueue
+	// apart is set when the clients are not one user (HTTP with several
+	// tokens): every session hears every record, so records that name an
+	// execution or a client stay in the operator's log.
+	apart *atomic.Bool
 }
+
+// clientKeys are the attributes that tie a record to one client: its
+// executions, its token, its address.
+var clientKeys = []string{"execution_id", "execution", "pid", "owner", "client", "token", "remote"}
 
 // logQueue hands records to the clients from a goroutine of its own, in
 // order, so that a client that does not read (a stalled stdio pipe, a slow
@@ -70,10 +79,15 @@ func (q *logQueue) drain(s *mcp.Server) {
 
 // NewLogBridge returns a bridge over base (where the log goes anyway: stderr).
 func NewLogBridge(base slog.Handler) *LogBridge {
-	return &LogBridge{base: base, srv: new(atomic.Pointer[mcp.Server]), q: &logQueue{}}
+	return &LogBridge{base: base, srv: new(atomic.Pointer[mcp.Server]), q: &logQueue{}, apart: new(atomic.Bool)}
 }
 
 func (b *LogBridge) attach(s *mcp.Server) { b.srv.Store(s) }
+
+// keepClientsApart stops sending clients the records that name an
+// execution or a client: one client must not learn when another runs
+// what, nor the names of other tokens (issue 9, clients are isolated).
+func (b *LogBridge) keepClientsApart() { b.apart.Store(true) }
 
 // Enabled reports whether the base handler wants the record; clients get
 // what the operator's level lets through, filtered again by their own level.
@@ -98,18 +112,21 @@ func (b *LogBridge) Handle(ctx context.Context, r slog.Record) error {
 				data[k] = e.Error()
 			}
 		}
+		if b.apart.Load() && slices.ContainsFunc(clientKeys, func(k string) bool { _, ok := data[k]; return ok }) {
+			return err
+		}
 		b.q.push(s, &mcp.LoggingMessageParams{Logger: "bpftrace-mcp", Level: mcpLevel(r.Level), Data: data})
 	}
 	return err
 }
 
 func (b *LogBridge) WithAttrs(as []slog.Attr) slog.Handler {
-	return &LogBridge{base: b.base.WithAttrs(as), srv: b.srv, attrs: append(append([]slog.Attr(nil), b.attrs...), as...), q: b.q}
+	return &LogBridge{base: b.base.WithAttrs(as), srv: b.srv, attrs: append(append([]slog.Attr(nil), b.attrs...), as...), q: b.q, apart: b.apart}
 }
 
 // WithGroup is passed to the base handler; MCP log data stays flat.
 func (b *LogBridge) WithGroup(name string) slog.Handler {
-	return &LogBridge{base: b.base.WithGroup(name), srv: b.srv, attrs: b.attrs, q: b.q}
+	return &LogBridge{base: b.base.WithGroup(name), srv: b.srv, attrs: b.attrs, q: b.q, apart: b.apart}
 }
 
 func mcpLevel(l slog.Level) mcp.LoggingLevel {

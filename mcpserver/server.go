@@ -38,7 +38,8 @@ type Options struct {
 	// Version is this server's version, reported to clients.
 	Version string
 	// LogBridge, when set, also sends the server's log records to every
-	// client that asked for log messages (logging/setLevel).
+	// client that asked for log messages (logging/setLevel); over HTTP
+	// with several tokens, only those that name no execution and no client.
 	LogBridge *LogBridge
 	// SelfExclusion says, for system_info, how traces are kept from
 	// observing the server and its bpftrace processes.

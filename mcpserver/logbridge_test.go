@@ -1,0 +1,74 @@
+package mcpserver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// TestLogBridgeKeepsClientsApart: every session that set a log level
+// hears the server's records; once the clients are not one user (HTTP
+// with several tokens), the records that name an execution or a client
+// (another client's runs, another token's name) are no longer sent.
+func TestLogBridgeKeepsClientsApart(t *testing.T) {
+	t.Parallel()
+	for _, apart := range []bool{false, true} {
+		bridge := NewLogBridge(slog.NewTextHandler(io.Discard, nil))
+		srv := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+		bridge.attach(srv)
+		if apart {
+			bridge.keepClientsApart()
+		}
+		var mu sync.Mutex
+		var heard []string
+		ct, st := mcp.NewInMemoryTransports()
+		ss, err := srv.Connect(context.Background(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, &mcp.ClientOptions{
+			LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
+				mu.Lock()
+				heard = append(heard, fmt.Sprint(r.Params.Data.(map[string]any)["msg"]))
+				mu.Unlock()
+			}}).Connect(context.Background(), ct, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cs.SetLoggingLevel(context.Background(), &mcp.SetLoggingLevelParams{Level: "info"}); err != nil {
+			t.Fatal(err)
+		}
+		log := slog.New(bridge)
+		log.Info("execution started", "execution_id", "e1", "pid", 42)
+		log.With("execution_id", "e2").Info("execution ended")
+		log.Info("closed a client's least recently used session to make room for a new one", "token", "ops-laptop")
+		log.Warn("rejected HTTP requests without a valid bearer token", "remote", "127.0.0.1:4000")
+		log.Warn("the store is full") // names no client
+		want := "execution started|execution ended|closed a client's least recently used session to make room for a new one|rejected HTTP requests without a valid bearer token|the store is full"
+		if apart {
+			want = "the store is full"
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			got := strings.Join(heard, "|")
+			mu.Unlock()
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) || len(got) > len(want) {
+				t.Fatalf("apart=%v: heard %q, want %q", apart, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cs.Close()
+		ss.Close()
+	}
+}
