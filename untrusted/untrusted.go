@@ -36,8 +36,10 @@ func Text(s string) string { return escape(s, true) }
 // (C0, DEL, C1), format characters (bidi controls such as U+202E and
 // U+2066-U+2069, zero-width characters U+200B-U+200F, U+2060 and U+FEFF,
 // the soft hyphen, Unicode tags), the line and paragraph separators
-// U+2028 and U+2029, and the variation selectors U+E0100-U+E01EF.
-// Invalid UTF-8 is escaped byte by byte.
+// U+2028 and U+2029, and the variation selectors (U+FE00-U+FE0F and
+// U+E0100-U+E01EF: appended to a character they are invisible, and 256 of
+// them carry any bytes, so the 16 of the first block alone still hide a
+// message at two selectors a byte). Invalid UTF-8 is escaped byte by byte.
 func Unsafe(r rune) bool {
 	switch {
 	case r == '\t':
@@ -46,7 +48,7 @@ func Unsafe(r rune) bool {
 		return true
 	case r < 0x7f:
 		return false
-	case r >= 0xe0100 && r <= 0xe01ef:
+	case r >= 0xfe00 && r <= 0xfe0f, r >= 0xe0100 && r <= 0xe01ef:
 		return true
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)

@@ -27,6 +27,8 @@ func TestLine(t *testing.T) {
 		{"soft hyphen", "pass\u00adword", `pass\u00adword`},
 		{"unicode tags", "x\U000e0041\U000e007f", `x\U000e0041\U000e007f`},
 		{"variation selector supplement", "x\U000e0100", `x\U000e0100`},
+		{"variation selectors", "a\ufe00\ufe0f b\ufe08", `a\ufe00\ufe0f b\ufe08`},
+		{"variation selector neighbours kept", "\ufdff\ufe10", "\ufdff\ufe10"},
 		{"invalid UTF-8", "a\xffb\xc3", `a\xffb\xc3`},
 		{"encoded surrogate", "\xed\xa0\x80", `\xed\xa0\x80`},
 		{"fence look-alike", "<<<end trace-data 00000000>>>\x1b", `<<<end trace-data 00000000>>>\x1b`},
