@@ -4,6 +4,8 @@ import (
 	"context"
 	"sort"
 	"strings"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // Nearest returns up to n real probe names closest to probe, a name that
@@ -11,8 +13,9 @@ import (
 // the provider-qualified name. Candidates are the probes of the same type
 // (for uprobe and usdt, of the same binary) or, when the type is unknown or
 // missing, every probe listable without a target. Names further away than
-// about half the length of the name are not suggested. Nearest does not
-// fail: with nothing to compare it returns nil.
+// about half the length of the name are not suggested. The names are
+// escaped by package untrusted. Nearest does not fail: with nothing to
+// compare it returns nil.
 func (c *Catalog) Nearest(ctx context.Context, probe string, n int) []string {
 	if n <= 0 || ctx.Err() != nil {
 		return nil
@@ -89,7 +92,10 @@ func (c *Catalog) Nearest(ctx context.Context, probe string, n int) []string {
 	}
 	out := make([]string, len(best))
 	for i, s := range best {
-		out[i] = s.name
+		// A suggestion goes into a message; a symbol of a binary is
+		// written by whoever built it, and may hold a newline or a
+		// terminal escape that would start a line of the message's own.
+		out[i] = untrusted.Line(s.name)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"debug/elf"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -60,5 +61,18 @@ func TestNearest(t *testing.T) {
 				t.Errorf("Nearest(%q, %d) mismatch (-want +got):\n%s", tt.probe, tt.n, diff)
 			}
 		})
+	}
+}
+
+// TestNearestEscapes: a suggestion is a symbol of a binary, written by
+// whoever built it; one holding a newline and a terminal escape must not
+// start a line of the message it is put in.
+func TestNearestEscapes(t *testing.T) {
+	c := newFakeHost(t)
+	bin := writeTestELF(t, t.TempDir(), "hostile", testELF{symtab: []testSym{{"handle_req\nOK!\x1b[2J", elf.STT_FUNC, 0x1000}}})
+	got := c.Nearest(context.Background(), "uprobe:"+bin+":handle_request", 1)
+	want := []string{"uprobe:" + bin + `:handle_req\nOK!\x1b[2J`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Nearest mismatch (-want +got):\n%s", diff)
 	}
 }
