@@ -198,6 +198,16 @@ func (p *Policy) checkDirectives(prog *lang.Program) []Violation {
 			Message: fmt.Sprintf("#%s %s is refused: clang would read that file as root, and its errors can leak what it holds", d.Name, inc),
 			Hint:    "declare the struct you need in the program itself (struct foo { int x; }), or use the tracepoint's args, which need no header"})
 	}
+	// An import (bpftrace 0.24 and later) makes bpftrace read a file of
+	// bpftrace code, a C header or a directory of them: its probes, macros
+	// and calls would run without any rule having seen them, and a file
+	// any local user can write could carry them. Refused always, even when
+	// includes are allowed.
+	for _, im := range prog.Imports {
+		vs = append(vs, Violation{Rule: "preprocessor.include", Pos: im.Pos(), End: im.End(),
+			Message: fmt.Sprintf("import %q is refused: bpftrace would read that file as root and run what it holds, which this server's policy never sees", im.Name),
+			Hint:    "copy what the program needs from that file into the program itself"})
+	}
 	return vs
 }
 

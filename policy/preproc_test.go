@@ -65,3 +65,30 @@ func TestMacroBodiesJudged(t *testing.T) {
 		t.Errorf("harmless macro refused: %v", vs)
 	}
 }
+
+// TestImportsRefused: an import (bpftrace 0.24 and later) makes bpftrace
+// read and run a file the policy never sees (0.27 runs the probes and
+// macros of an imported .bt file, and a file any local user can write
+// could carry cat("/etc/shadow")): it is refused, at the import's line and
+// column, even when includes are allowed.
+func TestImportsRefused(t *testing.T) {
+	for _, allowIncludes := range []bool{false, true} {
+		p := Default()
+		p.AllowIncludes = allowIncludes
+		for _, src := range []string{
+			"import \"/tmp/x.bt\";\nBEGIN { leak(); exit(); }\n",
+			"import \"/tmp/x.bt\";\nEND { }\n",
+			"import \"linux/sched.h\";\nBEGIN { exit(); }\n",
+			"import \"/tmp/dir\";\nimport \"/tmp/y.bt\";\nBEGIN { exit(); }\n",
+		} {
+			prog, err := lang.Parse("stdin", src)
+			if err != nil {
+				t.Fatalf("%q: parse: %v", src, err)
+			}
+			vs := p.Check(Input{Source: src, Program: prog})
+			if len(vs) == 0 || vs[0].Rule != "preprocessor.include" || vs[0].Pos.Line != 1 || vs[0].Pos.Column != 1 {
+				t.Errorf("allow_includes=%v, %q: got %+v, want preprocessor.include at 1:1", allowIncludes, src, vs)
+			}
+		}
+	}
+}
