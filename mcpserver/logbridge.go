@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // LogBridge is a slog.Handler that writes to a base handler and also sends
@@ -106,10 +108,15 @@ func (b *LogBridge) Handle(ctx context.Context, r slog.Record) error {
 			data[a.Key] = a.Value.Resolve().Any()
 			return true
 		})
-		// An error value marshals as {}; send its text.
+		// An error value marshals as {}; send its text. Log messages do
+		// not pass the last guard of the answers (capAnswers): a string
+		// that quotes something from the host is escaped here.
 		for k, v := range data {
-			if e, ok := v.(error); ok {
-				data[k] = e.Error()
+			switch v := v.(type) {
+			case error:
+				data[k] = untrusted.Text(v.Error())
+			case string:
+				data[k] = untrusted.Text(v)
 			}
 		}
 		if b.apart.Load() && slices.ContainsFunc(clientKeys, func(k string) bool { _, ok := data[k]; return ok }) {

@@ -2,6 +2,7 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +17,8 @@ import (
 // TestLogBridgeKeepsClientsApart: every session that set a log level
 // hears the server's records; once the clients are not one user (HTTP
 // with several tokens), the records that name an execution or a client
-// (another client's runs, another token's name) are no longer sent.
+// (another client's runs, another token's name) are no longer sent; and
+// the strings of a record reach the client escaped.
 func TestLogBridgeKeepsClientsApart(t *testing.T) {
 	t.Parallel()
 	for _, apart := range []bool{false, true} {
@@ -36,7 +38,12 @@ func TestLogBridgeKeepsClientsApart(t *testing.T) {
 		cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, &mcp.ClientOptions{
 			LoggingMessageHandler: func(_ context.Context, r *mcp.LoggingMessageRequest) {
 				mu.Lock()
-				heard = append(heard, fmt.Sprint(r.Params.Data.(map[string]any)["msg"]))
+				d := r.Params.Data.(map[string]any)
+				msg := fmt.Sprint(d["msg"])
+				if d["err"] != nil {
+					msg += fmt.Sprint(" ", d["err"], " ", d["path"])
+				}
+				heard = append(heard, msg)
 				mu.Unlock()
 			}}).Connect(context.Background(), ct, nil)
 		if err != nil {
@@ -51,9 +58,10 @@ func TestLogBridgeKeepsClientsApart(t *testing.T) {
 		log.Info("closed a client's least recently used session to make room for a new one", "token", "ops-laptop")
 		log.Warn("rejected HTTP requests without a valid bearer token", "remote", "127.0.0.1:4000")
 		log.Warn("the store is full") // names no client
-		want := "execution started|execution ended|closed a client's least recently used session to make room for a new one|rejected HTTP requests without a valid bearer token|the store is full"
+		log.Warn("read failed\x1b[2J", "err", errors.New("not an ELF binary: /tmp/\u202ex"), "path", "/tmp/\x07")
+		want := "execution started|execution ended|closed a client's least recently used session to make room for a new one|rejected HTTP requests without a valid bearer token|the store is full|read failed\\x1b[2J not an ELF binary: /tmp/\\u202ex /tmp/\\x07"
 		if apart {
-			want = "the store is full"
+			want = "the store is full|read failed\\x1b[2J not an ELF binary: /tmp/\\u202ex /tmp/\\x07"
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
