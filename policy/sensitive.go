@@ -144,7 +144,12 @@ func (k addrKinds) of(e lang.Expr) addrKind {
 		if e.Name == "retval" || strings.HasPrefix(e.Name, "arg") || strings.HasPrefix(e.Name, "sarg") {
 			return addrInt
 		}
+	case *lang.Ident:
+		return k[e.Name] // a macro's parameter
 	case *lang.Call:
+		if v, ok := k[macroKey(e.Name)]; ok {
+			return v
+		}
 		if e.Name == "reg" {
 			return addrInt
 		}
@@ -199,11 +204,42 @@ func isLit(e lang.Expr) bool {
 // changes (a value can flow through several variables).
 func learnAddrKinds(prog *lang.Program) addrKinds {
 	k := addrKinds{}
+	// bpftrace pastes a macro's body where it is called, its parameters
+	// replaced by the caller's expressions: a parameter holds what any
+	// call passes it (rd(0x1000) with macro rd(x) { str(x) }), and a call
+	// gives what the body's last expression is (str(id(0x1000))), or, for
+	// a body that ends otherwise, the worst. Parameters are known by name
+	// over the whole program, as variables are: two macros' x are one.
+	macros := map[string]*lang.Macro{}
+	for _, m := range prog.Macros {
+		macros[m.Name] = m
+	}
+	raise := func(name string, v addrKind) bool {
+		if name == "" || v <= k[name] {
+			return false
+		}
+		k[name] = v
+		return true
+	}
 	for changed, rounds := true, 0; changed && rounds < 8; rounds++ {
 		changed = false
+		for _, m := range prog.Macros {
+			if raise(macroKey(m.Name), macroResult(k, m)) {
+				changed = true
+			}
+		}
 		lang.Inspect(prog, func(n lang.Node) bool {
 			var target, value lang.Expr
 			switch n := n.(type) {
+			case *lang.Call:
+				if m := macros[n.Name]; m != nil {
+					for i, a := range n.Args {
+						if i < len(m.Params) && raise(paramName(m.Params[i]), k.of(a)) {
+							changed = true
+						}
+					}
+				}
+				return true
 			case *lang.Assign:
 				target, value = n.Target, n.Value
 			case *lang.VarDecl:
@@ -229,6 +265,30 @@ func learnAddrKinds(prog *lang.Program) addrKinds {
 		})
 	}
 	return k
+}
+
+// macroKey is the key of what a call of the macro name gives, in
+// addrKinds: no variable, map or parameter can be so named.
+func macroKey(name string) string { return "macro " + name }
+
+// macroResult is the kind of what a call of m gives: its body's last
+// expression, or the worst when the body ends otherwise.
+func macroResult(k addrKinds, m *lang.Macro) addrKind {
+	if m.Body == nil || len(m.Body.Stmts) == 0 {
+		return addrOther
+	}
+	if es, ok := m.Body.Stmts[len(m.Body.Stmts)-1].(*lang.ExprStmt); ok {
+		return k.of(es.X)
+	}
+	return addrDerived
+}
+
+// paramName is the name a macro's parameter is used by in its body.
+func paramName(p lang.Expr) string {
+	if id, ok := p.(*lang.Ident); ok {
+		return id.Name
+	}
+	return nameOf(p)
 }
 
 // checkAddresses finds reads through addresses made of integers.
@@ -353,6 +413,9 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 	}
 	data := map[*lang.Probe]string{}
 	tainted := map[string]string{} // map or variable name → the data probe that filled it
+	storing := macrosStoringData(in.Program)
+	dataMacros := macrosReadingArgs(in.Program)
+	reads := func(e lang.Expr) bool { return readsData(e, nil) || callsAny(e, dataMacros) }
 	for _, pr := range in.Program.Probes {
 		tp := dataProbe(pr, in.Expanded)
 		if tp == "" {
@@ -362,6 +425,30 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 		lang.Inspect(pr, func(n lang.Node) bool {
 			var target, value lang.Expr
 			switch n := n.(type) {
+			case *lang.Call:
+				// A macro that stores a probe argument, called here,
+				// stores this probe's data: in the maps and variables
+				// it names and in those it is given.
+				if m := storing[n.Name]; m != nil {
+					for _, name := range m {
+						tainted[name] = tp
+					}
+					for _, a := range n.Args {
+						if name := nameOf(a); name != "" {
+							tainted[name] = tp
+						}
+					}
+				}
+				// A macro given this probe's data holds it in its
+				// parameter.
+				if m := macroNamed(in.Program, n.Name); m != nil {
+					for i, a := range n.Args {
+						if i < len(m.Params) && (reads(a) || readsTainted(a, tainted) != "") {
+							tainted[paramName(m.Params[i])] = tp
+						}
+					}
+				}
+				return true
 			case *lang.Assign:
 				target, value = n.Target, n.Value
 			case *lang.VarDecl:
@@ -369,7 +456,7 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 			default:
 				return true
 			}
-			if value != nil && readsData(value, nil) {
+			if value != nil && reads(value) {
 				if name := nameOf(target); name != "" {
 					tainted[name] = tp
 				}
@@ -377,16 +464,33 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 			return true
 		})
 	}
+	// A macro's body runs in every probe that calls it: it reads data
+	// when any probe is a data probe.
+	anyData := ""
+	for _, tp := range data {
+		anyData = max(anyData, tp)
+	}
 	var vs []Violation
+	bodies := make([]lang.Node, 0, len(in.Program.Probes)+len(in.Program.Macros))
 	for _, pr := range in.Program.Probes {
-		lang.Inspect(pr, func(n lang.Node) bool {
+		bodies = append(bodies, pr)
+	}
+	for _, m := range in.Program.Macros {
+		bodies = append(bodies, m)
+	}
+	for _, body := range bodies {
+		probeData := anyData
+		if pr, ok := body.(*lang.Probe); ok {
+			probeData = data[pr]
+		}
+		lang.Inspect(body, func(n lang.Node) bool {
 			c, ok := n.(*lang.Call)
 			if !ok || (c.Name != "str" && c.Name != "buf") || len(c.Args) == 0 {
 				return true
 			}
 			tp := ""
-			if t, ok := data[pr]; ok && readsData(c.Args[0], nil) {
-				tp = t
+			if probeData != "" && reads(c.Args[0]) {
+				tp = probeData
 			} else if name := readsTainted(c.Args[0], tainted); name != "" {
 				tp = tainted[name]
 			}
@@ -403,12 +507,92 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 	return vs
 }
 
+// macroNamed returns the macro of prog called name, or nil.
+func macroNamed(prog *lang.Program, name string) *lang.Macro {
+	for _, m := range prog.Macros {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// macrosReadingArgs returns the macros whose body reads a probe argument,
+// itself or through another such macro: a call of one reads it too.
+func macrosReadingArgs(prog *lang.Program) map[string]bool {
+	out := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, m := range prog.Macros {
+			if out[m.Name] || m.Body == nil {
+				continue
+			}
+			found := false
+			lang.Inspect(m.Body, func(n lang.Node) bool {
+				if e := asExpr(n); e != nil && (readsData(e, nil) || callsAny(e, out)) {
+					found = true
+				}
+				return !found
+			})
+			if found {
+				out[m.Name], changed = true, true
+			}
+		}
+	}
+	return out
+}
+
+// callsAny reports whether e calls one of the macros named in ms.
+func callsAny(e lang.Expr, ms map[string]bool) bool {
+	found := false
+	lang.Inspect(e, func(n lang.Node) bool {
+		if c, ok := n.(*lang.Call); ok && ms[c.Name] {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// macrosStoringData returns, for each macro whose body assigns a value
+// read from a probe argument, the maps and variables it assigns.
+func macrosStoringData(prog *lang.Program) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range prog.Macros {
+		lang.Inspect(m, func(n lang.Node) bool {
+			var target, value lang.Expr
+			switch n := n.(type) {
+			case *lang.Assign:
+				target, value = n.Target, n.Value
+			case *lang.VarDecl:
+				target, value = n.Var, n.Value
+			default:
+				return true
+			}
+			if value != nil && readsData(value, nil) {
+				names := out[m.Name]
+				if names == nil {
+					names = []string{}
+				}
+				if name := nameOf(target); name != "" {
+					names = append(names, name)
+				}
+				out[m.Name] = names
+			}
+			return true
+		})
+	}
+	return out
+}
+
 func nameOf(e lang.Expr) string {
 	switch t := e.(type) {
 	case *lang.Var:
 		return t.Name
 	case *lang.MapExpr:
 		return t.Name
+	case *lang.Ident:
+		return t.Name // a macro's parameter
 	}
 	return ""
 }
