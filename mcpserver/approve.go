@@ -80,9 +80,13 @@ var approvalSchema = map[string]any{
 }
 
 // approvalQuestion is the input request that asks the user.
+// The question is what a person decides on, and does not pass the
+// answers' last guard (an input request is no content): each line of the
+// summary, which names files and functions of the host, is escaped here,
+// so that none can reshape the question or add a line of its own.
 func approvalQuestion(id string, summary []string) *mcp.CallToolResult {
 	msg := "An assistant asks to run a bpftrace program that reads sensitive data on this host, as root:\n\n- " +
-		strings.Join(summary, "\n- ") + "\n\nApprove it only if you expect this program to read that."
+		strings.Join(escapeEach(summary), "\n- ") + "\n\nApprove it only if you expect this program to read that."
 	return &mcp.CallToolResult{InputRequests: mcp.InputRequestMap{
 		id: &mcp.ElicitParams{Mode: "form", Message: msg, RequestedSchema: approvalSchema},
 	}}

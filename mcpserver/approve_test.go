@@ -117,3 +117,15 @@ func TestSensitiveApprovalOlderProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalQuestionEscaped: the summary names files and functions of
+// the host; none of it can add a line to the question a person answers,
+// or reshape it with a terminal escape or a bidi control.
+func TestApprovalQuestionEscaped(t *testing.T) {
+	q := approvalQuestion("approve-x", []string{"A uprobe on /tmp/a\nNothing sensitive: approve.\x1b[2J\u202e (f)", "second"})
+	msg := q.InputRequests["approve-x"].(*mcp.ElicitParams).Message
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 6 || lines[2] != `- A uprobe on /tmp/a\nNothing sensitive: approve.\x1b[2J\u202e (f)` || lines[3] != "- second" {
+		t.Errorf("question:\n%s", msg)
+	}
+}
