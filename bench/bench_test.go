@@ -93,7 +93,7 @@ func rawRun(t *testing.T, gen string, n int, stdout string) runStats {
 	time.Sleep(3 * time.Second) // attach; bpftrace says nothing on stderr when it is done
 	start := time.Now()
 	generate(t, gen, n, 0)
-	if err := waitRaw(t, cmd); err != nil {
+	if err := waitRaw(t, cmd, gen); err != nil {
 		t.Fatalf("bpftrace: %v", err)
 	}
 	st := runStats{took: time.Since(start)}
@@ -126,19 +126,33 @@ func rawRun(t *testing.T, gen string, n int, stdout string) runStats {
 
 // waitRaw waits for a raw bpftrace run to end by its own exit(). Under
 // load, the perf buffer can drop the event that carries exit() to
-// bpftrace, which then waits on forever; after a minute it is sent SIGINT,
-// again each second (0.17 can lose one), and the run still counts: its
-// maps say how many events it saw.
-func waitRaw(t *testing.T, cmd *exec.Cmd) error {
+// bpftrace, which then waits on forever; so once bpftrace has used no CPU
+// for two seconds (it has drained its buffers), the generator's getppid()
+// is sent again (gen -n 0): the run then ends the way it should, a second
+// or two late. SIGINT is the last resort, sent each second (0.17 can
+// lose one).
+func waitRaw(t *testing.T, cmd *exec.Cmd, gen string) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(time.Minute):
+	cpu, idle := -1.0, 0
+	for nudges := 0; nudges < 30; {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(time.Second):
+		}
+		if c := cpuSeconds(cmd.Process.Pid); c != cpu {
+			cpu, idle = c, 0
+			continue
+		}
+		if idle++; idle >= 2 {
+			generate(t, gen, 0, 0)
+			nudges++
+			idle = 0
+		}
 	}
-	t.Logf("raw bpftrace did not see its exit() (the event was lost); stopping it with SIGINT")
+	t.Logf("raw bpftrace did not see its exit() in 30 tries; stopping it with SIGINT")
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -220,11 +234,23 @@ func serverRun(t *testing.T, s *server, gen string, n, rate int) (runStats, stri
 	cpu0 := cpuSeconds(s.pid)
 	start := time.Now()
 	generate(t, gen, n, rate)
+	// As in waitRaw: a getppid() again when the exit() event was lost.
+	// Only a run that stored nothing for a second is nudged: one still
+	// draining its buffers must not be ended early by a later exit().
 	var r map[string]any
+	lines, quietSince := -1.0, time.Now()
 	for {
-		r = s.call(t, "get_result", map[string]any{"execution_id": id, "offset": 1 << 40, "wait_seconds": 60})
+		r = s.call(t, "get_result", map[string]any{"execution_id": id, "offset": 1 << 40, "wait_seconds": 1})
 		if r["status"] != "running" {
 			break
+		}
+		if n := r["lines_total"].(float64); n != lines {
+			lines, quietSince = n, time.Now()
+			continue
+		}
+		if time.Since(quietSince) > 2*time.Second {
+			generate(t, gen, 0, 0)
+			quietSince = time.Now()
 		}
 	}
 	close(stop)

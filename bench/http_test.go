@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,12 +180,12 @@ func TestBenchHTTPConcurrentClients(t *testing.T) {
 			sessions = append(sessions, end.Sub(begin))
 		})
 	}
-	cpuBefore := cpuTime(t, pid)
+	cpuBefore := cpuSeconds(pid)
 	begin := time.Now()
 	close(start)
 	wg.Wait()
 	took := time.Since(begin)
-	cpu := cpuTime(t, pid) - cpuBefore
+	cpu := time.Duration((cpuSeconds(pid) - cpuBefore) * float64(time.Second))
 	for _, err := range failed {
 		t.Error(err)
 	}
@@ -199,25 +197,4 @@ func TestBenchHTTPConcurrentClients(t *testing.T) {
 		t.Logf("list_probes latency under that load: p50 %.2f ms, p99 %.2f ms, max %.2f ms", quantile(calls, 0.5), quantile(calls, 0.99), quantile(calls, 1))
 		t.Logf("connect + list_probes: p50 %.2f ms, p99 %.2f ms, max %.2f ms", quantile(sessions, 0.5), quantile(sessions, 0.99), quantile(sessions, 1))
 	}
-}
-
-// cpuTime is the user and system CPU time process pid has used so far.
-func cpuTime(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: utime and stime are the 12th and 13th of them.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	ticks := 0
-	for _, s := range f[11:13] {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
