@@ -98,13 +98,16 @@ func (s *Server) HTTPHandler(o HTTPOptions) (http.Handler, error) {
 	}
 	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, sdkOpts)
 	h = readBody(h, o.MaxRequestBodyBytes)
+	var principalOf func(sessionID string) string
 	if !o.Stateless {
-		h = newSessionLimiter(s.mcp, o.MaxSessionsPerToken, o.MaxSessions, s.log).wrap(h)
+		limiter := newSessionLimiter(s.mcp, o.MaxSessionsPerToken, o.MaxSessions, s.log)
+		h = limiter.wrap(h)
+		principalOf = limiter.principalOf
 	}
 	if len(o.Tokens) > 1 && s.o.LogBridge != nil {
 		// Every session hears the log: with several tokens, it must not
 		// tell one client about another's executions.
-		s.o.LogBridge.keepClientsApart()
+		s.o.LogBridge.keepClientsApart(principalOf)
 	}
 	if len(o.Tokens) > 0 {
 		h = requireToken(tokenSet(o.Tokens), s.log)(h)

@@ -95,6 +95,14 @@ func (l *sessionLimiter) settle(token string, w http.ResponseWriter) {
 	}
 }
 
+// principalOf names the token (the principal) whose session id is; ""
+// for a session it does not know.
+func (l *sessionLimiter) principalOf(id string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.owner[id]
+}
+
 func (l *sessionLimiter) touch(id string) {
 	l.mu.Lock()
 	if _, ok := l.used[id]; ok {

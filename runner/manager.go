@@ -331,7 +331,7 @@ func (m *Manager) admit(ctx context.Context, r *run, e *store.Execution) (*store
 		return refuse(fmt.Errorf("record execution: %w", err))
 	}
 	r.decide(true)
-	m.log.Info("execution started", "execution_id", e.ID, "pid", r.proc.Pid, "timeout", r.timeout)
+	m.log.Info("execution started", "execution_id", e.ID, "principal", e.Principal, "pid", r.proc.Pid, "timeout", r.timeout)
 	return e, nil
 }
 

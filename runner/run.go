@@ -683,7 +683,7 @@ func (r *run) finish(ctx context.Context, reason string, st bpftrace.ExitStatus,
 	}
 	r.notify(lines)
 	r.m.observe(r.id, true)
-	r.m.log.Info("execution ended", "execution_id", r.id, "status", status, "end_reason", endReason,
+	r.m.log.Info("execution ended", "execution_id", r.id, "principal", r.owner, "status", status, "end_reason", endReason,
 		"exit", st.String(), "lines", lines, "dropped", dropped, "lost_events", lost)
 }
 
