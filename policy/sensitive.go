@@ -229,9 +229,7 @@ func learnAddrKinds(prog *lang.Program) addrKinds {
 			}
 		}
 		lang.Inspect(prog, func(n lang.Node) bool {
-			var target, value lang.Expr
-			switch n := n.(type) {
-			case *lang.Call:
+			if n, ok := n.(*lang.Call); ok {
 				if m := macros[n.Name]; m != nil {
 					for i, a := range n.Args {
 						if i < len(m.Params) && raise(paramName(m.Params[i]), k.of(a)) {
@@ -240,13 +238,8 @@ func learnAddrKinds(prog *lang.Program) addrKinds {
 					}
 				}
 				return true
-			case *lang.Assign:
-				target, value = n.Target, n.Value
-			case *lang.VarDecl:
-				target, value = n.Var, n.Value
-			default:
-				return true
 			}
+			target, value := assignment(n)
 			if value == nil {
 				return true
 			}
@@ -423,9 +416,7 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 		}
 		data[pr] = tp
 		lang.Inspect(pr, func(n lang.Node) bool {
-			var target, value lang.Expr
-			switch n := n.(type) {
-			case *lang.Call:
+			if n, ok := n.(*lang.Call); ok {
 				// A macro that stores a probe argument, called here,
 				// stores this probe's data: in the maps and variables
 				// it names and in those it is given.
@@ -449,14 +440,8 @@ func (p *Policy) checkSyscallBuffers(in Input) []Violation {
 					}
 				}
 				return true
-			case *lang.Assign:
-				target, value = n.Target, n.Value
-			case *lang.VarDecl:
-				target, value = n.Var, n.Value
-			default:
-				return true
 			}
-			if value != nil && reads(value) {
+			if target, value := assignment(n); value != nil && reads(value) {
 				if name := nameOf(target); name != "" {
 					tainted[name] = tp
 				}
@@ -560,16 +545,7 @@ func macrosStoringData(prog *lang.Program) map[string][]string {
 	out := map[string][]string{}
 	for _, m := range prog.Macros {
 		lang.Inspect(m, func(n lang.Node) bool {
-			var target, value lang.Expr
-			switch n := n.(type) {
-			case *lang.Assign:
-				target, value = n.Target, n.Value
-			case *lang.VarDecl:
-				target, value = n.Var, n.Value
-			default:
-				return true
-			}
-			if value != nil && readsData(value, nil) {
+			if target, value := assignment(n); value != nil && readsData(value, nil) {
 				names := out[m.Name]
 				if names == nil {
 					names = []string{}
@@ -583,6 +559,19 @@ func macrosStoringData(prog *lang.Program) map[string][]string {
 		})
 	}
 	return out
+}
+
+// assignment returns what an assignment or a variable declaration
+// stores into and what it stores; nil for any other node (and a value of
+// nil for a declaration without one).
+func assignment(n lang.Node) (target, value lang.Expr) {
+	switch n := n.(type) {
+	case *lang.Assign:
+		return n.Target, n.Value
+	case *lang.VarDecl:
+		return n.Var, n.Value
+	}
+	return nil, nil
 }
 
 func nameOf(e lang.Expr) string {
