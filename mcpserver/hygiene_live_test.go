@@ -43,25 +43,9 @@ func checkAnswerSafe(t *testing.T, res *mcp.CallToolResult) string {
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case string:
-			if untrusted.Text(v) != v {
-				t.Errorf("structured content carries unsafe characters: %q", v)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case map[string]any:
-			for k, x := range v {
-				walk(k)
-				walk(x)
-			}
-		}
+	for _, bad := range unsafeStrings(v) {
+		t.Errorf("structured content carries unsafe characters: %q", bad)
 	}
-	walk(v)
 	return text
 }
 

@@ -115,27 +115,37 @@ func FuzzEscapeJSONStrings(f *testing.F) {
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatal(err)
 		}
-		var walk func(v any)
-		walk = func(v any) {
-			switch v := v.(type) {
-			case string:
-				if untrusted.Text(v) != v {
-					t.Fatalf("escapeJSONStrings(%s) = %s keeps %q", s, out, v)
-				}
-			case []any:
-				for _, x := range v {
-					walk(x)
-				}
-			case map[string]any:
-				for k, x := range v {
-					walk(k)
-					walk(x)
-				}
-			}
+		if bad := unsafeStrings(v); len(bad) > 0 {
+			t.Fatalf("escapeJSONStrings(%s) = %s keeps %q", s, out, bad)
 		}
-		walk(v)
 		if again, changed := escapeJSONStrings(out); changed || string(again) != string(out) {
 			t.Fatalf("escaping %s again gave %s", out, again)
 		}
 	})
+}
+
+// unsafeStrings returns the strings (keys and values) of a decoded JSON
+// value that hold a character package untrusted escapes, newlines aside.
+func unsafeStrings(v any) []string {
+	var bad []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case string:
+			if untrusted.Text(v) != v {
+				bad = append(bad, v)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case map[string]any:
+			for k, x := range v {
+				walk(k)
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return bad
 }
