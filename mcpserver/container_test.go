@@ -28,14 +28,7 @@ func TestContainerUprobeResolvesInItsRoot(t *testing.T) {
 		t.Fatal(text)
 	}
 	out := waitDone(t, cs, ex.ExecutionID)
-	var keys []any
-	for _, m := range out.Maps {
-		if m.Name == "@calls" {
-			for _, e := range m.Entries {
-				keys = append(keys, e.Key[0])
-			}
-		}
-	}
+	keys := firstKeys(out, "@calls")
 	if !slices.Equal(keys, []any{int64(c.PID)}) {
 		t.Errorf("the container's bash (pid %d) ran execute_command; the trace saw %v (status %s: %s)", c.PID, keys, out.Status, out.ErrorMessage)
 	}

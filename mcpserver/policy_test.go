@@ -106,14 +106,7 @@ func TestScopedRunSeesOnlyItsTarget(t *testing.T) {
 		t.Fatal(text)
 	}
 	out := waitDone(t, cs, ex.ExecutionID)
-	var keys []any
-	for _, m := range out.Maps {
-		if m.Name == "@opens" {
-			for _, e := range m.Entries {
-				keys = append(keys, e.Key[0])
-			}
-		}
-	}
+	keys := firstKeys(out, "@opens")
 	// pid keys are numbers in results.
 	if !slices.Equal(keys, []any{int64(pids[0])}) {
 		t.Errorf("scoped to pid %d, saw opens of %v (both: %v)", pids[0], keys, pids)

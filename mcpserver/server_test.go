@@ -224,6 +224,20 @@ func TestListHelpers(t *testing.T) {
 	}
 }
 
+// firstKeys returns the first key element of each entry of the map
+// named name in out.
+func firstKeys(out getResultOut, name string) []any {
+	var keys []any
+	for _, m := range out.Maps {
+		if m.Name == name {
+			for _, e := range m.Entries {
+				keys = append(keys, e.Key[0])
+			}
+		}
+	}
+	return keys
+}
+
 func waitDone(t *testing.T, cs *mcp.ClientSession, id string) getResultOut {
 	t.Helper()
 	var offset int64
