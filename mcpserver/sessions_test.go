@@ -1,6 +1,7 @@
 package mcpserver
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"runtime"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // openSession sends initialize with token and returns the HTTP status and
@@ -165,5 +168,58 @@ func TestHTTPSessionCapsConcurrent(t *testing.T) {
 	}
 	if ok[a] == 0 || ok[b] == 0 {
 		t.Errorf("sessions opened per client: %v; each client should get at least one", ok)
+	}
+}
+
+// TestHTTPSessionCapsSessionlessRequests: a sessionless POST that makes no
+// session (a ping or a call before initialize, or the server/discover the
+// Go SDK's client sends before it falls back to initialize) costs a
+// client at its cap nothing; a client that connects closes exactly one
+// session, the least recently used.
+func TestHTTPSessionCapsSessionlessRequests(t *testing.T) {
+	t.Parallel()
+	tokA, a := mustToken(t, "a")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA}, MaxSessionsPerToken: 2})
+	var ids []string
+	for i := range 2 {
+		code, id := openSession(t, srv.url, a)
+		if code != http.StatusOK || id == "" {
+			t.Fatalf("session %d: status %d id %q", i, code, id)
+		}
+		ids = append(ids, id)
+		time.Sleep(10 * time.Millisecond) // distinct last-use times
+	}
+	auth := map[string]string{"Authorization": "Bearer " + a}
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
+		`not json`,
+	} {
+		resp := post(t, srv.url, auth, body)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if id := resp.Header.Get(sessionHeader); id != "" {
+			t.Fatalf("%s made session %s", body, id)
+		}
+		for i, id := range ids {
+			if !usable(t, srv.url, a, id) {
+				t.Fatalf("after a sessionless %s (status %d), session %d was closed", body, resp.StatusCode, i)
+			}
+		}
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "third", Version: "1"}, nil).Connect(context.Background(),
+		&mcp.StreamableClientTransport{Endpoint: srv.url, HTTPClient: httpClient(a)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatalf("the new client: %v", err)
+	}
+	for i, want := range []bool{false, true} {
+		if got := usable(t, srv.url, a, ids[i]); got != want {
+			t.Errorf("after a third client connected, session %d usable = %v, want %v", i, got, want)
+		}
 	}
 }
