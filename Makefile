@@ -50,7 +50,8 @@ test: build interop-deps ## every test: unit once, then integration and end to e
 	{ test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); false; }; } && \
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(filter-out $(INTEGRATION),$(shell $(GO) list ./...)) || failed=" vet, gofmt or unit tests,"; \
 	wait $$roots || exit 1; \
-	for v in $(BPFTRACE); do $(MAKE) --no-print-directory test-version V=$$v || failed="$$failed bpftrace $$v"; done; \
+	ranwith=; for v in $(BPFTRACE); do \
+		$(MAKE) --no-print-directory test-version V=$$v RAN_WITH=$$ranwith || failed="$$failed bpftrace $$v"; ranwith=$${ranwith:-$$v}; done; \
 	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed (of bpftrace $(BPFTRACE))" >&2; exit 1; fi; \
 	echo "make test: passed for bpftrace $(BPFTRACE)"
 
@@ -76,7 +77,7 @@ test-version: build interop-deps
 	echo "=== bpftrace $(V): $$bin"; \
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
 	rc=0; \
-	BPFTRACE_MCP_TEST_BPFTRACE=$$bin CGO_ENABLED=1 $(GO) test -race -count=1 $(INTEGRATION) || rc=1; \
+	BPFTRACE_MCP_TEST_BPFTRACE=$$bin BPFTRACE_MCP_TEST_RAN_WITH=$(RAN_WITH) CGO_ENABLED=1 $(GO) test -race -count=1 $(INTEGRATION) || rc=1; \
 	node $(INTEROP)/e2e-stdio.mjs ./$(BIN) --bpftrace "$$bin" --db "$$tmp/e2e.db" || rc=1; \
 	node $(INTEROP)/e2e-http.mjs ./$(BIN) --bpftrace "$$bin" || rc=1; \
 	[ $$rc -eq 0 ] || echo "=== bpftrace $(V): FAILED" >&2; exit $$rc

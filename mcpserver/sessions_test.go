@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/bpftrace-mcp/bpftrace-mcp/internal/testenv"
 )
 
 // openSession sends initialize with token and returns the HTTP status and
@@ -108,6 +110,7 @@ func TestHTTPInitializeFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("15,000 requests")
 	}
+	testenv.OnceAcrossReleases(t)
 	tok, s := mustToken(t, "flood")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tok}})
 	const calls = 15000

@@ -28,6 +28,22 @@ import (
 // under test.
 const EnvBpftrace = "BPFTRACE_MCP_TEST_BPFTRACE"
 
+// EnvRanWith names the environment variable by which `make test` says,
+// for every release of its matrix after the first, which release the
+// version-independent tests already ran with (see OnceAcrossReleases).
+const EnvRanWith = "BPFTRACE_MCP_TEST_RAN_WITH"
+
+// OnceAcrossReleases marks a test that needs a bpftrace only to build a
+// server and does not depend on its version (a flood of HTTP sessions, for
+// one): `make test` runs it with the first release of its matrix and skips
+// it, saying so, with the others. Run alone, or with one release, it runs.
+func OnceAcrossReleases(t testing.TB) {
+	t.Helper()
+	if v := os.Getenv(EnvRanWith); v != "" {
+		t.Skipf("does not depend on bpftrace's version: this make test ran it with bpftrace %s", v)
+	}
+}
+
 // SharedDir is where a test puts files that the bpftrace under test must
 // see at the same path as the test does: the wrappers for other releases
 // run bpftrace in a chroot into which they bind-mount the host's /tmp.
