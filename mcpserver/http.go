@@ -97,13 +97,15 @@ func (s *Server) HTTPHandler(o HTTPOptions) (http.Handler, error) {
 		sdkOpts.EventStore = mcp.NewMemoryEventStore(nil)
 	}
 	var h http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, sdkOpts)
-	h = readBody(h, o.MaxRequestBodyBytes)
 	var principalOf func(sessionID string) string
 	if !o.Stateless {
 		limiter := newSessionLimiter(s.mcp, o.MaxSessionsPerToken, o.MaxSessions, s.log)
 		h = limiter.wrap(h)
 		principalOf = limiter.principalOf
 	}
+	// The body is read before the limiter reserves anything: a client
+	// trickling bodies must not hold reservations that lock others out.
+	h = readBody(h, o.MaxRequestBodyBytes)
 	if len(o.Tokens) > 1 && s.o.LogBridge != nil {
 		// Every session hears the log: with several tokens, it must not
 		// tell one client about another's executions.

@@ -2,7 +2,9 @@ package mcpserver
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -26,6 +28,22 @@ func openSession(t *testing.T, url, token string) (int, string) {
 	return resp.StatusCode, resp.Header.Get(sessionHeader)
 }
 
+// openSessions opens n sessions with token, one after another (their
+// last-use times differ, oldest first), and returns their ids.
+func openSessions(t *testing.T, url, token string, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		code, id := openSession(t, url, token)
+		if code != http.StatusOK || id == "" {
+			t.Fatalf("session %d: status %d id %q", i, code, id)
+		}
+		ids = append(ids, id)
+		time.Sleep(10 * time.Millisecond) // distinct last-use times
+	}
+	return ids
+}
+
 // usable reports whether a session still answers a ping.
 func usable(t *testing.T, url, token, id string) bool {
 	t.Helper()
@@ -36,6 +54,35 @@ func usable(t *testing.T, url, token, id string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// closedSoon reports whether a session stops answering within a few
+// seconds: a session evicted to make room is closed once the new
+// session's initialize is answered, without waiting for it.
+func closedSoon(t *testing.T, url, token, id string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if !usable(t, url, token, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// liveSessionsSoon counts the server's live sessions once no more than
+// want remain, or after a few seconds.
+func liveSessionsSoon(srv *httpServer, want int) int {
+	n := 0
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		n = 0
+		for range srv.srv.mcp.Sessions() {
+			n++
+		}
+		if n <= want {
+			break
+		}
+	}
+	return n
+}
+
 // TestHTTPSessionCaps: a token past its cap loses its least recently used
 // session, not the new one; the server past its cap refuses a new session
 // and keeps every other client's.
@@ -44,15 +91,7 @@ func TestHTTPSessionCaps(t *testing.T) {
 	tokA, a := mustToken(t, "a")
 	tokB, b := mustToken(t, "b")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})
-	var ids []string
-	for i := range 3 {
-		code, id := openSession(t, srv.url, a)
-		if code != http.StatusOK || id == "" {
-			t.Fatalf("session %d of a: status %d id %q", i, code, id)
-		}
-		ids = append(ids, id)
-		time.Sleep(10 * time.Millisecond) // distinct last-use times
-	}
+	ids := openSessions(t, srv.url, a, 3)
 	// The first is used again, so the second is now the least recently used.
 	if !usable(t, srv.url, a, ids[0]) {
 		t.Fatal("a's first session does not answer")
@@ -61,9 +100,12 @@ func TestHTTPSessionCaps(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("a's fourth session: status %d, want 200 after closing its least recently used", code)
 	}
-	for i, want := range map[int]bool{0: true, 1: false, 2: true} {
-		if got := usable(t, srv.url, a, ids[i]); got != want {
-			t.Errorf("a's session %d usable = %v, want %v", i, got, want)
+	if !closedSoon(t, srv.url, a, ids[1]) {
+		t.Error("a's least recently used session still answers")
+	}
+	for _, i := range []int{0, 2} {
+		if !usable(t, srv.url, a, ids[i]) {
+			t.Errorf("a's session %d was closed", i)
 		}
 	}
 	if !usable(t, srv.url, a, id4) {
@@ -162,11 +204,7 @@ func TestHTTPSessionCapsConcurrent(t *testing.T) {
 	}
 	close(gate)
 	wg.Wait()
-	live := 0
-	for range srv.srv.mcp.Sessions() {
-		live++
-	}
-	if live > 5 {
+	if live := liveSessionsSoon(srv, 5); live > 5 {
 		t.Errorf("%d sessions live after a burst of %d initializes, want at most the server's cap of 5", live, burst)
 	}
 	if ok[a] == 0 || ok[b] == 0 {
@@ -183,15 +221,7 @@ func TestHTTPSessionCapsSessionlessRequests(t *testing.T) {
 	t.Parallel()
 	tokA, a := mustToken(t, "a")
 	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA}, MaxSessionsPerToken: 2})
-	var ids []string
-	for i := range 2 {
-		code, id := openSession(t, srv.url, a)
-		if code != http.StatusOK || id == "" {
-			t.Fatalf("session %d: status %d id %q", i, code, id)
-		}
-		ids = append(ids, id)
-		time.Sleep(10 * time.Millisecond) // distinct last-use times
-	}
+	ids := openSessions(t, srv.url, a, 2)
 	auth := map[string]string{"Authorization": "Bearer " + a}
 	for _, body := range []string{
 		`{"jsonrpc":"2.0","id":1,"method":"ping"}`,
@@ -220,9 +250,94 @@ func TestHTTPSessionCapsSessionlessRequests(t *testing.T) {
 	if _, err := cs.ListTools(context.Background(), nil); err != nil {
 		t.Fatalf("the new client: %v", err)
 	}
-	for i, want := range []bool{false, true} {
-		if got := usable(t, srv.url, a, ids[i]); got != want {
-			t.Errorf("after a third client connected, session %d usable = %v, want %v", i, got, want)
+	if !closedSoon(t, srv.url, a, ids[0]) {
+		t.Error("after a third client connected, the least recently used session still answers")
+	}
+	if !usable(t, srv.url, a, ids[1]) {
+		t.Error("after a third client connected, the second session was closed too")
+	}
+}
+
+// TestHTTPSessionCapsFailedInitialize: an initialize the SDK answers with
+// an error makes no usable session, so it closes none of its client's.
+func TestHTTPSessionCapsFailedInitialize(t *testing.T) {
+	t.Parallel()
+	tokA, a := mustToken(t, "a")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA}, MaxSessionsPerToken: 2})
+	ids := openSessions(t, srv.url, a, 2)
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":5}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":null}`,
+	} {
+		resp := post(t, srv.url, map[string]string{"Authorization": "Bearer " + a}, body)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(100 * time.Millisecond) // room for a wrongful eviction to happen
+		for i, id := range ids {
+			if !usable(t, srv.url, a, id) {
+				t.Fatalf("after a failed %s, session %d was closed", body, i)
+			}
 		}
 	}
+}
+
+// TestHTTPSessionCapsSlowBodies: a client at its cap that trickles
+// request bodies holds no reservation meanwhile, so it cannot lock other
+// clients out of the server's free sessions.
+func TestHTTPSessionCapsSlowBodies(t *testing.T) {
+	t.Parallel()
+	tokA, a := mustToken(t, "a")
+	tokB, b := mustToken(t, "b")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA, tokB}, MaxSessionsPerToken: 3, MaxSessions: 5})
+	for i := range 3 {
+		if code, _ := openSession(t, srv.url, a); code != http.StatusOK {
+			t.Fatalf("a's session %d: status %d", i, code)
+		}
+	}
+	host := strings.TrimPrefix(strings.TrimSuffix(srv.url, HTTPPath), "http://")
+	for range 3 {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+			"Accept: application/json, text/event-stream\r\nContent-Length: 1000\r\n\r\n{", HTTPPath, host, a)
+	}
+	time.Sleep(300 * time.Millisecond) // the three bodies are being read
+	resp := post(t, srv.url, map[string]string{"Authorization": "Bearer " + b}, initialize)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("b, with 3 of 5 sessions live and a's 3 bodies trickling: status %d %q, want 200", resp.StatusCode, body)
+	}
+}
+
+// TestHTTPSessionCapsEvictionDoesNotWait: the session evicted for a new
+// one may have a long poll in flight; the new session's initialize is
+// answered without waiting for it.
+func TestHTTPSessionCapsEvictionDoesNotWait(t *testing.T) {
+	t.Parallel()
+	tokA, a := mustToken(t, "a")
+	srv := serveHTTPTest(t, HTTPOptions{Tokens: []Token{tokA}, MaxSessionsPerToken: 1})
+	cs := connectHTTP(t, srv.url, a, nil)
+	defer cs.Close()
+	var out execOut
+	if text, isErr := call(t, cs, "exec_program", map[string]any{"program": "interval:s:100 { exit(); }", "timeout": 40}, &out); isErr {
+		t.Fatal(text)
+	}
+	defer srv.mgr.Stop(context.Background(), out.ExecutionID)
+	polled := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "get_result", Arguments: map[string]any{
+			"execution_id": out.ExecutionID, "offset": 1 << 40, "wait_seconds": 8}})
+		polled <- err
+	}()
+	time.Sleep(time.Second) // the long poll is in flight
+	start := time.Now()
+	code, _ := openSession(t, srv.url, a)
+	if took := time.Since(start); code != http.StatusOK || took > 4*time.Second {
+		t.Errorf("a new session while the evicted one long-polls: status %d after %s, want 200 at once", code, took.Round(time.Millisecond))
+	}
+	<-polled // ends with the session or its wait
 }
