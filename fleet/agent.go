@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/bpftrace-mcp/bpftrace-mcp/access"
+	"github.com/bpftrace-mcp/bpftrace-mcp/untrusted"
 )
 
 // AgentToken derives the bearer token of the agent on node from the
@@ -166,7 +167,9 @@ func (c *Clients) Call(ctx context.Context, a Agent, tool string, args any, out 
 		return fmt.Errorf("%s on %s: %w", tool, a.Node, err)
 	}
 	if res.IsError {
-		return &ToolError{Node: a.Node, Tool: tool, Message: textOf(res)}
+		// One line, escaped: the agent's text (bpftrace's diagnostics, or
+		// a compromised node's words) must not forge lines of the answer.
+		return &ToolError{Node: a.Node, Tool: tool, Message: untrusted.Line(textOf(res))}
 	}
 	if out == nil {
 		return nil

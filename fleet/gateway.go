@@ -196,7 +196,7 @@ func (g *Gateway) Exec(ctx context.Context, req ExecRequest) (started *Started, 
 			var out agentExec
 			ns := NodeStatus{Node: a.Node, Status: store.StatusRunning}
 			if err := g.o.Agents.Call(ctx, a, "exec_program", args, &out); err != nil {
-				ns.Status, ns.EndReason, ns.Error = store.StatusFailed, store.EndError, err.Error()
+				ns.Status, ns.EndReason, ns.Error = store.StatusFailed, store.EndError, untrusted.Line(err.Error())
 			} else {
 				ns.ExecutionID = out.ExecutionID
 			}
@@ -400,7 +400,8 @@ func (g *Gateway) appendLines(run *fleetRun, node string, lines []string) {
 
 func (g *Gateway) endPart(run *fleetRun, part *store.Part, status, reason, msg string, maps []*output.Map) {
 	run.mu.Lock()
-	part.Status, part.EndReason, part.Error = status, reason, msg
+	// A node's error is one escaped line: it may quote what the agent said.
+	part.Status, part.EndReason, part.Error = status, reason, untrusted.Line(msg)
 	if maps != nil {
 		run.nodeMaps[part.Name] = maps
 		if b, err := json.Marshal(maps); err == nil {
