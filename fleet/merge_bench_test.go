@@ -137,6 +137,21 @@ func BenchmarkMergeNodes(b *testing.B) {
 	}
 }
 
+// tally adds map m's @calls counts to calls and its @lat histogram's
+// samples to samples.
+func tally(m *output.Map, calls *int64, samples *uint64) {
+	for _, e := range m.Entries {
+		switch m.Name {
+		case "@calls":
+			*calls += e.Value.(int64)
+		case "@lat":
+			for _, bk := range e.Buckets {
+				*samples += bk.Count
+			}
+		}
+	}
+}
+
 // checkMerged makes the benchmark fail if the merge it times were wrong:
 // every count added, every histogram's samples kept, every map merged.
 func checkMerged(b *testing.B, merged []MergedMap, nodes []NodeMaps) {
@@ -145,16 +160,7 @@ func checkMerged(b *testing.B, merged []MergedMap, nodes []NodeMaps) {
 	var wantSamples uint64
 	for _, n := range nodes {
 		for _, m := range n.Maps {
-			for _, e := range m.Entries {
-				switch m.Name {
-				case "@calls":
-					wantCalls += e.Value.(int64)
-				case "@lat":
-					for _, bk := range e.Buckets {
-						wantSamples += bk.Count
-					}
-				}
-			}
+			tally(m, &wantCalls, &wantSamples)
 		}
 	}
 	if len(merged) != len(mergeSchema) {
@@ -166,16 +172,7 @@ func checkMerged(b *testing.B, merged []MergedMap, nodes []NodeMaps) {
 		if m.PerNode || m.Nodes != len(nodes) {
 			b.Fatalf("%s: per node %v over %d nodes, want merged over %d", m.Name, m.PerNode, m.Nodes, len(nodes))
 		}
-		for _, e := range m.Entries {
-			switch m.Name {
-			case "@calls":
-				calls += e.Value.(int64)
-			case "@lat":
-				for _, bk := range e.Buckets {
-					samples += bk.Count
-				}
-			}
-		}
+		tally(m.Map, &calls, &samples)
 	}
 	if calls != wantCalls || samples != wantSamples {
 		b.Fatalf("merged @calls %d (want %d), @lat samples %d (want %d)", calls, wantCalls, samples, wantSamples)
