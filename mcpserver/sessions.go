@@ -132,12 +132,7 @@ func (l *sessionLimiter) initialized(token, id string) {
 		return
 	}
 	l.mu.Lock()
-	// The snapshot is taken under the lock, as in admit: a session made
-	// ready after an earlier snapshot could not be closed.
-	live := map[string]*mcp.ServerSession{}
-	for ss := range l.srv.Sessions() {
-		live[ss.ID()] = ss
-	}
+	live := l.liveLocked()
 	me := l.sessions[id]
 	if me == nil {
 		// Closed to make room meanwhile, or forgotten as ended.
@@ -168,6 +163,18 @@ func (l *sessionLimiter) initialized(token, id string) {
 		// may last a minute); the new session must not wait for them.
 		go ss.Close()
 	}
+}
+
+// liveLocked returns the SDK's live sessions by id. l.mu is held: taken
+// under the lock, the snapshot includes every session registered so far,
+// so none looks ended and is forgotten (escaping the caps), and one made
+// ready meanwhile can still be closed.
+func (l *sessionLimiter) liveLocked() map[string]*mcp.ServerSession {
+	live := map[string]*mcp.ServerSession{}
+	for ss := range l.srv.Sessions() {
+		live[ss.ID()] = ss
+	}
+	return live
 }
 
 // ownedLocked counts token's sessions and names its least recently used
@@ -212,18 +219,12 @@ func (l *sessionLimiter) touch(id, token string) {
 func (l *sessionLimiter) admit(token string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	// The snapshot is taken under the lock, after every register has
-	// counted its session: a session registered after an earlier snapshot
-	// would otherwise look ended, be forgotten, and escape the caps.
-	live := map[string]bool{}
-	for ss := range l.srv.Sessions() {
-		live[ss.ID()] = true
-	}
+	live := l.liveLocked()
 	// Forget the sessions that ended (closed, or idled out), and count
 	// what each token holds or is about to.
 	held := maps.Clone(l.pending)
 	for id, s := range l.sessions {
-		if !live[id] {
+		if live[id] == nil {
 			delete(l.sessions, id)
 			continue
 		}
